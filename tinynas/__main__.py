@@ -1,0 +1,3 @@
+from tinynas.cli import main
+
+main()

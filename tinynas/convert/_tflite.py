@@ -1,0 +1,131 @@
+"""Keras twin -> full-integer int8 TFLite (int8 input and output, per-channel weights).
+
+Tensor names, the subgraph name and signature definitions are stripped after conversion
+(TFLM needs none of them): the file gets smaller and its size becomes a function of the
+architecture alone, which is what the flash estimator predicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tinynas.errors import ConversionError
+from tinynas.space import Architecture, lower
+from tinynas.space._graph import merged_names
+
+
+def to_int8_tflite(
+    model: Any, representative: np.ndarray, arch: Architecture | None = None, strip: bool = True
+) -> bytes:
+    """Converts a Keras model to a full-integer int8 .tflite.
+
+    Args:
+        model: a Keras model with a fixed batch size of 1 (see `build_keras`).
+        representative: float inputs (N, *input_shape) that calibrate activation ranges;
+            a few hundred training samples is the usual choice.
+        arch: the architecture the twin was built from; its ops are then put in the graph's
+            execution order, the order whose arena the RAM estimator plans.
+        strip: strip tensor names and signatures (smaller file, predictable size).
+    """
+    import tensorflow as tf
+
+    samples = np.asarray(representative, dtype=np.float32)
+    if samples.ndim != len(model.input_shape) or samples.shape[1:] != tuple(model.input_shape[1:]):
+        raise ConversionError(
+            f"representative data has shape {samples.shape[1:]} but the model takes "
+            f"{tuple(model.input_shape[1:])}"
+        )
+
+    def batches() -> Iterator[list[np.ndarray]]:
+        for sample in samples:
+            yield [sample[None]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = batches
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    try:
+        with _quiet():
+            flatbuffer = converter.convert()
+    except Exception as e:  # the converter raises many unrelated types
+        raise ConversionError(f"int8 conversion failed: {e}") from e
+    if arch is None and not strip:
+        return flatbuffer
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model_t = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+    if arch is not None:
+        _reorder_ops(model_t, arch)
+    if strip:
+        flatbuffer_utils.strip_strings(model_t)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+
+
+def strip_strings(flatbuffer: bytes) -> bytes:
+    """Removes tensor names, the subgraph name and signature defs from a .tflite."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+    flatbuffer_utils.strip_strings(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _reorder_ops(model_t: Any, arch: Architecture) -> None:
+    """Puts the converter's operators in the lowered graph's order.
+
+    The converter orders the ops of branched graphs its own way; each op is matched to its node
+    through the Keras layer names in its output tensor's name ("model/b1l0_1/convolution;...").
+    """
+    nodes = lower(arch)
+    rank = {node.name: i for i, node in enumerate(nodes)}
+    for merged, kept in merged_names(arch).items():
+        rank[merged] = rank[kept]
+    subgraph = model_t.subgraphs[0]
+    keys = []
+    for op in subgraph.operators:
+        name = subgraph.tensors[op.outputs[0]].name.decode(errors="replace")
+        keys.append(_node_rank(name, rank))
+    unmatched = [i for i, k in enumerate(keys) if k is None]
+    if len(unmatched) == 1 and keys[-1] is None:  # the output op's tensor is renamed
+        keys[-1] = len(nodes)
+    elif unmatched:
+        raise ConversionError(f"could not match {len(unmatched)} converted op(s) to the graph")
+    subgraph.operators = [op for _, op in sorted(zip(keys, subgraph.operators), key=lambda p: p[0])]
+
+
+def _node_rank(tensor_name: str, rank: dict[str, int]) -> int | None:
+    """The latest graph node named in a tensor name (fused ops name several layers)."""
+    found = []
+    for part in re.split(r"[;/]", tensor_name):
+        for candidate in (part, re.sub(r"_\d+$", "", part)):
+            base = re.sub(r"_(bn|relu)$", "", candidate)
+            if base in rank:
+                found.append(rank[base])
+                break
+    return max(found) if found else None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silences the converter's Python warnings and its C++ log lines on fd 2."""
+    import warnings
+
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull, warnings.catch_warnings(), \
+            contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

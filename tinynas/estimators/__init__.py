@@ -1,0 +1,85 @@
+"""Resource estimators: pure functions of the architecture, no tensors and no TensorFlow.
+
+`estimate(arch, device)` gathers them; every figure it returns is an estimate (flash, arena,
+MACs, params) or a prediction (latency), never a measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tinynas.devices import Device
+from tinynas.estimators._latency import (
+    LatencyPrediction,
+    OpCost,
+    op_costs,
+    predict_latency,
+)
+from tinynas.estimators._planner import Buffer, align_up, plan
+from tinynas.estimators._resources import (
+    ArenaEstimate,
+    arena,
+    flash_bytes,
+    macs,
+    params,
+    unas_peak_bytes,
+)
+from tinynas.estimators._tflite_graph import TFLiteGraph, tflite_graph
+from tinynas.space import Architecture
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Every estimate of one architecture (and the latency prediction for a device)."""
+
+    params: int
+    macs: int
+    flash_bytes: int  # the int8 .tflite file
+    arena_bytes: int  # TFLM arena, x86 reference build
+    unas_peak_bytes: int  # μNAS's peak activation figure
+    latency_ms: float | None = None  # predicted for `device`
+    latency_source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["provenance"] = {"latency_ms": "predicted"} if self.latency_ms is not None else {}
+        d["provenance"].update({k: "estimated" for k in
+                                ("params", "macs", "flash_bytes", "arena_bytes", "unas_peak_bytes")})
+        return d
+
+
+def estimate(arch: Architecture, device: Device | None = None) -> Estimate:
+    """All estimates of `arch`, building its TFLite graph once."""
+    graph = tflite_graph(arch)
+    latency = predict_latency(op_costs(graph), device) if device is not None else None
+    return Estimate(
+        params=params(arch),
+        macs=macs(arch, graph),
+        flash_bytes=flash_bytes(arch, graph),
+        arena_bytes=arena(arch, graph).total_bytes,
+        unas_peak_bytes=unas_peak_bytes(arch, graph),
+        latency_ms=latency.latency_ms if latency else None,
+        latency_source=latency.source if latency else None,
+    )
+
+
+__all__ = [
+    "ArenaEstimate",
+    "Buffer",
+    "Estimate",
+    "LatencyPrediction",
+    "OpCost",
+    "TFLiteGraph",
+    "align_up",
+    "arena",
+    "estimate",
+    "flash_bytes",
+    "macs",
+    "op_costs",
+    "params",
+    "plan",
+    "predict_latency",
+    "tflite_graph",
+    "unas_peak_bytes",
+]

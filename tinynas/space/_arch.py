@@ -1,0 +1,211 @@
+"""The architecture description: frozen dataclasses and their versioned JSON.
+
+The template is μNAS's (Liberis et al. 2021, reference/search-and-metrics.md section 1):
+N convolutional blocks joined in series or in parallel, each of 1-3 layers, an optional
+pooling layer, 0-3 hidden dense layers and the classifier. A description says *what* the
+network is; `tinynas.space.lower` turns it into the concrete op graph that the builders and
+the estimators share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from tinynas.errors import SearchSpaceError
+
+SCHEMA = "tinynas.arch/1"
+
+LAYER_TYPES = ("conv2d", "dwconv2d", "1x1conv2d")
+KERNEL_SIZES = (1, 3, 5, 7)
+POOL_TYPES = ("avg", "max")
+POOL_SIZES = (2, 4, 6)
+MAX_BLOCKS = 10
+MAX_LAYERS_PER_BLOCK = 3
+MAX_DENSE = 3
+MAX_FILTERS = 128
+MAX_UNITS = 256
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One layer of a convolutional block."""
+
+    type: str = "conv2d"  # conv2d | dwconv2d (depth multiplier 1) | 1x1conv2d
+    kernel_size: int = 3  # odd, clipped to the feature map as μNAS does; 1 for 1x1conv2d
+    filters: int = 16  # output channels; 0 for dwconv2d, whose output has its input's channels
+    stride: int = 1  # 1 or 2, 'same' padding as TensorFlow; 1 for 1x1conv2d
+    batch_norm: bool = False  # folded into the convolution by the int8 converter
+    relu: bool = True  # fused into the convolution by the int8 converter
+    pre_pool: bool = False  # a 2x2 max pooling (stride 2, 'same') before the layer
+
+
+@dataclass(frozen=True)
+class ConvBlock:
+    """1-3 layers; a parallel block branches from the input of the last serial block and is
+    added to its output (shapes matched by max pooling and by its last layer's channels)."""
+
+    layers: tuple[ConvLayer, ...]
+    parallel: bool = False
+
+
+@dataclass(frozen=True)
+class Pooling:
+    """The pooling between the convolutional part and the dense part ('valid', stride = size)."""
+
+    type: str = "avg"
+    size: int = 2
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A candidate network for an input shape (H, W, C), (L, C) or (L,) and a class count."""
+
+    input_shape: tuple[int, ...]
+    num_classes: int
+    blocks: tuple[ConvBlock, ...] = ()
+    pooling: Pooling | None = None
+    dense: tuple[int, ...] = ()  # units of the hidden dense layers, each followed by ReLU
+    schema: str = field(default=SCHEMA, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["schema"] = SCHEMA
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @property
+    def content_hash(self) -> str:
+        """A stable id: sha256 of the canonical form's compact JSON, first 16 hex digits."""
+        text = json.dumps(canonical(self).to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Architecture:
+        return _from_dict(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> Architecture:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SearchSpaceError(f"architecture JSON is not valid JSON: {e}") from e
+        return _from_dict(d)
+
+
+def canonical(arch: Architecture) -> Architecture:
+    """The normal form: fields a layer type ignores are set to fixed values, so two
+    descriptions of the same network have the same hash."""
+    blocks = tuple(
+        replace(b, layers=tuple(_canonical_layer(l) for l in b.layers)) for b in arch.blocks
+    )
+    return replace(arch, blocks=blocks)
+
+
+def _canonical_layer(layer: ConvLayer) -> ConvLayer:
+    if layer.type == "1x1conv2d":
+        return replace(layer, kernel_size=1, stride=1)
+    if layer.type == "dwconv2d":
+        return replace(layer, filters=0)
+    return layer
+
+
+# --- JSON parsing with a clear reason for every malformed field ---------------------------
+
+def _from_dict(d: Any) -> Architecture:
+    if not isinstance(d, dict):
+        raise SearchSpaceError("architecture JSON must be an object")
+    schema = d.get("schema")
+    if schema != SCHEMA:
+        raise SearchSpaceError(f"architecture schema is {schema!r}; expected {SCHEMA!r}")
+    known = {"schema", "input_shape", "num_classes", "blocks", "pooling", "dense"}
+    _no_unknown(d, known, "architecture")
+    pooling = d.get("pooling")
+    return Architecture(
+        input_shape=tuple(_ints(d, "input_shape", "architecture")),
+        num_classes=_int(d, "num_classes", "architecture"),
+        blocks=tuple(_block(b, i) for i, b in enumerate(_list(d, "blocks", "architecture"))),
+        pooling=None if pooling is None else _pooling(pooling),
+        dense=tuple(_ints(d, "dense", "architecture")),
+    )
+
+
+def _block(b: Any, i: int) -> ConvBlock:
+    where = f"blocks[{i}]"
+    if not isinstance(b, dict):
+        raise SearchSpaceError(f"{where} must be an object")
+    _no_unknown(b, {"layers", "parallel"}, where)
+    layers = tuple(_layer(l, f"{where}.layers[{j}]") for j, l in enumerate(_list(b, "layers", where)))
+    return ConvBlock(layers=layers, parallel=_bool(b, "parallel", where))
+
+
+def _layer(l: Any, where: str) -> ConvLayer:
+    if not isinstance(l, dict):
+        raise SearchSpaceError(f"{where} must be an object")
+    _no_unknown(l, set(ConvLayer.__dataclass_fields__), where)
+    layer_type = l.get("type")
+    if not isinstance(layer_type, str):
+        raise SearchSpaceError(f"{where}.type must be a string, got {layer_type!r}")
+    return ConvLayer(
+        type=layer_type,
+        kernel_size=_int(l, "kernel_size", where),
+        filters=_int(l, "filters", where),
+        stride=_int(l, "stride", where),
+        batch_norm=_bool(l, "batch_norm", where),
+        relu=_bool(l, "relu", where),
+        pre_pool=_bool(l, "pre_pool", where),
+    )
+
+
+def _pooling(p: Any) -> Pooling:
+    if not isinstance(p, dict):
+        raise SearchSpaceError("pooling must be an object or null")
+    _no_unknown(p, {"type", "size"}, "pooling")
+    pool_type = p.get("type")
+    if not isinstance(pool_type, str):
+        raise SearchSpaceError(f"pooling.type must be a string, got {pool_type!r}")
+    return Pooling(type=pool_type, size=_int(p, "size", "pooling"))
+
+
+def _no_unknown(d: dict, known: set[str], where: str) -> None:
+    extra = sorted(set(d) - known)
+    if extra:
+        raise SearchSpaceError(f"{where} has unknown field(s) {', '.join(extra)}")
+
+
+def _get(d: dict, key: str, where: str) -> Any:
+    if key not in d:
+        raise SearchSpaceError(f"{where} is missing field '{key}'")
+    return d[key]
+
+
+def _int(d: dict, key: str, where: str) -> int:
+    v = _get(d, key, where)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise SearchSpaceError(f"{where}.{key} must be an integer, got {v!r}")
+    return v
+
+
+def _bool(d: dict, key: str, where: str) -> bool:
+    v = _get(d, key, where)
+    if not isinstance(v, bool):
+        raise SearchSpaceError(f"{where}.{key} must be true or false, got {v!r}")
+    return v
+
+
+def _list(d: dict, key: str, where: str) -> list:
+    v = _get(d, key, where)
+    if not isinstance(v, list):
+        raise SearchSpaceError(f"{where}.{key} must be a list, got {v!r}")
+    return v
+
+
+def _ints(d: dict, key: str, where: str) -> list[int]:
+    v = _list(d, key, where)
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise SearchSpaceError(f"{where}.{key} must be a list of integers, got {v!r}")
+    return v
