@@ -100,6 +100,30 @@ def _reorder_ops(model_t: Any, arch: Architecture) -> None:
     elif unmatched:
         raise ConversionError(f"could not match {len(unmatched)} converted op(s) to the graph")
     subgraph.operators = [op for _, op in sorted(zip(keys, subgraph.operators), key=lambda p: p[0])]
+    _renumber_outputs(model_t)
+
+
+def _renumber_outputs(model_t: Any) -> None:
+    """Numbers the op output tensors in execution order, as the converter does for the order
+    it chose: TFLM's planner breaks ties between equal-sized buffers by tensor index."""
+    subgraph = model_t.subgraphs[0]
+    produced = [int(op.outputs[0]) for op in subgraph.operators]
+    slots = sorted(produced)
+    remap = {old: new for old, new in zip(produced, slots)}
+    tensors = list(subgraph.tensors)
+    for old, new in remap.items():
+        tensors[new] = subgraph.tensors[old]
+    subgraph.tensors = tensors
+
+    def fix(indices: Any) -> list[int]:
+        return [remap.get(int(i), int(i)) for i in indices]
+
+    for op in subgraph.operators:
+        op.inputs, op.outputs = fix(op.inputs), fix(op.outputs)
+    subgraph.inputs, subgraph.outputs = fix(subgraph.inputs), fix(subgraph.outputs)
+    for signature in model_t.signatureDefs or []:
+        for tensor_map in (*(signature.inputs or []), *(signature.outputs or [])):
+            tensor_map.tensorIndex = remap.get(tensor_map.tensorIndex, tensor_map.tensorIndex)
 
 
 def _node_rank(tensor_name: str, rank: dict[str, int]) -> int | None:

@@ -21,12 +21,13 @@ from tinynas.estimators._resources import (
     ArenaEstimate,
     arena,
     flash_bytes,
+    lifetimes,
     macs,
     params,
     unas_peak_bytes,
 )
-from tinynas.estimators._tflite_graph import TFLiteGraph, tflite_graph
-from tinynas.space import Architecture
+from tinynas.estimators._tflite_graph import Activation, Op, TFLiteGraph, tflite_graph
+from tinynas.space import Architecture, lower
 
 
 @dataclass(frozen=True)
@@ -51,30 +52,35 @@ class Estimate:
 
 def estimate(arch: Architecture, device: Device | None = None) -> Estimate:
     """All estimates of `arch`, building its TFLite graph once."""
-    graph = tflite_graph(arch)
+    nodes = lower(arch)
+    graph = tflite_graph(arch, nodes)
+    buffers = lifetimes(graph)
     latency = predict_latency(op_costs(graph), device) if device is not None else None
     return Estimate(
-        params=params(arch),
+        params=params(arch, nodes),
         macs=macs(arch, graph),
         flash_bytes=flash_bytes(arch, graph),
-        arena_bytes=arena(arch, graph).total_bytes,
-        unas_peak_bytes=unas_peak_bytes(arch, graph),
+        arena_bytes=arena(arch, graph, buffers).total_bytes,
+        unas_peak_bytes=unas_peak_bytes(arch, graph, buffers),
         latency_ms=latency.latency_ms if latency else None,
         latency_source=latency.source if latency else None,
     )
 
 
 __all__ = [
+    "Activation",
     "ArenaEstimate",
     "Buffer",
     "Estimate",
     "LatencyPrediction",
+    "Op",
     "OpCost",
     "TFLiteGraph",
     "align_up",
     "arena",
     "estimate",
     "flash_bytes",
+    "lifetimes",
     "macs",
     "op_costs",
     "params",

@@ -8,7 +8,6 @@ library); until a board's are calibrated against measurements its TOML says so i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ class LatencyPrediction:
 
 def op_costs(graph: TFLiteGraph) -> list[OpCost]:
     return [
-        OpCost(op.op, op.macs, math.prod(graph.activations[op.output].shape)) for op in graph.ops
+        OpCost(op.op, op.macs, graph.activations[op.output].nbytes) for op in graph.ops
     ]
 
 

@@ -10,7 +10,8 @@ buffer alignment (MicroArenaBufferAlignment) before planning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from typing import NamedTuple
 
 ALIGNMENT_BYTES = 16
 
@@ -19,8 +20,7 @@ def align_up(n: int, alignment: int = ALIGNMENT_BYTES) -> int:
     return (n + alignment - 1) // alignment * alignment
 
 
-@dataclass(frozen=True)
-class Buffer:
+class Buffer(NamedTuple):
     size_bytes: int
     first_use: int  # op index that creates it (0 for model inputs)
     last_use: int  # last op index that reads it
@@ -32,17 +32,18 @@ def plan(buffers: list[Buffer]) -> tuple[list[int], int]:
     offsets = [0] * len(buffers)
     placed: list[tuple[int, int]] = []  # (offset, buffer index), kept sorted by offset
     for i in order:
-        want = buffers[i]
+        size, first, last = buffers[i]
         candidate = 0
         for offset, j in placed:
-            other = buffers[j]
-            if other.first_use > want.last_use or want.first_use > other.last_use:
+            other_size, other_first, other_last = buffers[j]
+            if other_first > last or first > other_last:
                 continue  # not alive at the same time
-            if offset - candidate >= want.size_bytes:
+            if offset - candidate >= size:
                 break  # the gap before this buffer is large enough
-            candidate = max(candidate, offset + other.size_bytes)
+            if offset + other_size > candidate:
+                candidate = offset + other_size
         offsets[i] = candidate
-        placed.append((candidate, i))
-        placed.sort(key=lambda p: p[0])
+        # ties in offset may sort by index: the scan's result does not depend on their order
+        bisect.insort(placed, (candidate, i))
     size = max((offsets[i] + b.size_bytes for i, b in enumerate(buffers)), default=0)
     return offsets, size

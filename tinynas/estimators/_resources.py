@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tinynas.estimators._planner import Buffer, align_up, plan
 from tinynas.estimators._tflite_graph import TFLiteGraph, tflite_graph
-from tinynas.space import Architecture, lower
+from tinynas.space import Architecture, Node, lower
 
 # --- flash: the flatbuffer --------------------------------------------------------------------
 # Per-channel quantisation stores a float32 scale and an int64 zero point per channel (schema).
@@ -51,9 +51,9 @@ class ArenaEstimate:
         return self.head_bytes + self.tail_bytes
 
 
-def params(arch: Architecture) -> int:
+def params(arch: Architecture, nodes: list[Node] | None = None) -> int:
     """Trainable parameters of the float network (weights, biases, batch-norm scale/shift)."""
-    nodes = lower(arch)
+    nodes = nodes or lower(arch)
     total = 0
     for node in nodes:
         if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
@@ -77,15 +77,15 @@ def macs(arch: Architecture, graph: TFLiteGraph | None = None) -> int:
 def flash_bytes(arch: Architecture, graph: TFLiteGraph | None = None) -> int:
     """Size in bytes of the int8 .tflite file of `arch`."""
     graph = graph or tflite_graph(arch)
-    constants = [t for op in graph.ops for t in op.constants]
-    tensors = constants + list(graph.activations)
+    ops = graph.ops
+    quant_channels = len(graph.activations) + sum(op.const_quant_channels for op in ops)
     return (
         FLATBUFFER_FIXED_BYTES
-        + sum(t.nbytes for t in constants)
-        + CONSTANT_TENSOR_BYTES * len(constants)
-        + QUANT_BYTES_PER_CHANNEL * sum(t.quant_channels for t in tensors)
-        + OPERATOR_CODE_BYTES * len({op.op for op in graph.ops})
-        + sum(OP_TABLE_BYTES[op.op] for op in graph.ops)
+        + sum(op.const_bytes for op in ops)
+        + CONSTANT_TENSOR_BYTES * sum(op.const_count for op in ops)
+        + QUANT_BYTES_PER_CHANNEL * quant_channels
+        + OPERATOR_CODE_BYTES * len({op.op for op in ops})
+        + sum(OP_TABLE_BYTES[op.op] for op in ops)
     )
 
 
@@ -104,10 +104,12 @@ def lifetimes(graph: TFLiteGraph) -> list[Buffer]:
     ]
 
 
-def arena(arch: Architecture, graph: TFLiteGraph | None = None) -> ArenaEstimate:
+def arena(
+    arch: Architecture, graph: TFLiteGraph | None = None, buffers: list[Buffer] | None = None
+) -> ArenaEstimate:
     """The TFLM arena of the int8 model of `arch` (reference kernels, x86-64 build)."""
     graph = graph or tflite_graph(arch)
-    _, head = plan(lifetimes(graph))
+    _, head = plan(buffers or lifetimes(graph))
     per_channel = sum(2 * align_up(4 * op.out_channels) for op in graph.ops if op.out_channels)
     tail = (
         ARENA_FIXED_BYTES
@@ -120,21 +122,30 @@ def arena(arch: Architecture, graph: TFLiteGraph | None = None) -> ArenaEstimate
     return ArenaEstimate(head, tail)
 
 
-def unas_peak_bytes(arch: Architecture, graph: TFLiteGraph | None = None) -> int:
+def unas_peak_bytes(
+    arch: Architecture, graph: TFLiteGraph | None = None, buffers: list[Buffer] | None = None
+) -> int:
     """Peak activation RAM as μNAS counts it (resource_models/: the largest set of live int8
-    activation tensors, network input excluded, ADD and flatten done in place), for comparison with
-    published results. Branches run in the graph's order."""
+    activation tensors, network input excluded, ADD and flatten done in place), for comparison
+    with published results. Branches run in the graph's order."""
     graph = graph or tflite_graph(arch)
-    buffers = lifetimes(graph)
-    in_place = {op.output: op.inputs[0] for op in graph.ops if op.op in ("ADD", "RESHAPE")}
-    peak = 0
-    for scope in range(1, len(graph.ops) + 1):
-        live = {
-            in_place.get(i, i)
-            for i, b in enumerate(buffers)
-            if i != 0 and b.first_use <= scope <= b.last_use
-        }
-        peak = max(peak, sum(graph.activations[i].nbytes for i in live))
+    buffers = buffers or lifetimes(graph)
+    last = [b.last_use for b in buffers]
+    owner = list(range(len(buffers)))  # the tensor whose memory each tensor lives in
+    for op in graph.ops:
+        if op.op in ("ADD", "RESHAPE"):
+            owner[op.output] = owner[op.inputs[0]]
+            last[owner[op.output]] = max(last[owner[op.output]], buffers[op.output].last_use)
+    live_bytes = [0] * (len(graph.ops) + 2)  # difference array over scopes
+    for i, b in enumerate(buffers):
+        if i == 0 or owner[i] != i:
+            continue
+        live_bytes[b.first_use] += graph.activations[i].nbytes
+        live_bytes[last[i] + 1] -= graph.activations[i].nbytes
+    peak = running = 0
+    for delta in live_bytes:
+        running += delta
+        peak = max(peak, running)
     return peak
 
 

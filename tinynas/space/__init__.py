@@ -1,7 +1,7 @@
 """The architecture space: description, lowering, validity, sampling, morphisms, builders.
 
-Builders that need torch or TensorFlow are imported from their modules
-(`tinynas.space.torch_builder`, `tinynas.space.keras_builder`) so that this package stays light.
+The builders that need torch or TensorFlow live in `tinynas.space.torch_builder` and
+`tinynas.space.keras_builder`, imported on use, so that this package stays light.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from tinynas.space._arch import (
     canonical,
 )
 from tinynas.space._graph import Node, lower
+from tinynas.space._mutate import MORPHISMS, mutate
+from tinynas.space._sample import SpaceConfig, sample
 from tinynas.space._validate import problems, validate
 
 __all__ = [
@@ -22,10 +24,14 @@ __all__ = [
     "Architecture",
     "ConvBlock",
     "ConvLayer",
+    "MORPHISMS",
     "Node",
     "Pooling",
+    "SpaceConfig",
     "canonical",
     "lower",
+    "mutate",
     "problems",
+    "sample",
     "validate",
 ]

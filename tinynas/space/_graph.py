@@ -13,15 +13,15 @@ Shape rules (TensorFlow's, batch 1, channels last):
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
-from tinynas.space._arch import Architecture, ConvLayer
+from tinynas.space._arch import Architecture, ConvBlock, ConvLayer
 from tinynas.space._validate import validate
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One op of the lowered graph (the network input is node 0, op "INPUT")."""
 
     op: str  # INPUT, RESHAPE, MAX_POOL_2D, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, ADD, FULLY_CONNECTED
@@ -40,7 +40,7 @@ class Node:
 
     @property
     def out_elements(self) -> int:
-        return math.prod(self.shape)
+        return math.prod(self.shape)  # = bytes of the int8 tensor
 
 
 # Weightless ops that the TFLite converter merges when two of them read the same tensor with
@@ -52,13 +52,16 @@ class _Builder:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.aliases: dict[str, str] = {}  # name of a merged node -> name of the one kept
+        self._mergeable: dict[Node, int] = {}  # weightless node with a blank name -> index
 
     def add(self, node: Node) -> int:
         if node.op in _MERGEABLE:
-            for i, other in enumerate(self.nodes):
-                if replace(other, name=node.name) == node:
-                    self.aliases[node.name] = other.name
-                    return i
+            key = node._replace(name="")
+            if key in self._mergeable:
+                kept = self._mergeable[key]
+                self.aliases[node.name] = self.nodes[kept].name
+                return kept
+            self._mergeable[key] = len(self.nodes)
         self.nodes.append(node)
         return len(self.nodes) - 1
 
@@ -89,23 +92,85 @@ class _Builder:
             Node(op, name, (x,), out, kernel, stride, "same", layer.batch_norm, layer.relu)
         )
 
-    def tie(self, outputs: list[int], name: str) -> int:
-        """Adds parallel outputs after max-pooling each down to the smallest spatial size."""
-        if len(outputs) == 1:
-            return outputs[0]
-        hmin = min(self.shape(o)[0] for o in outputs)
-        wmin = min(self.shape(o)[1] for o in outputs)
-        pooled = []
-        for k, o in enumerate(outputs):
-            h, w, c = self.shape(o)
-            f = (_factor(h, hmin), _factor(w, wmin))
+    def copy(self) -> _Builder:
+        other = _Builder()
+        other.nodes = list(self.nodes)
+        other.aliases = dict(self.aliases)
+        other._mergeable = dict(self._mergeable)
+        return other
+
+    def segment(self, x: int, index: int, block: ConvBlock, target: int | None) -> int:
+        """Emits one block's layers from `x`; a branch ends with `target` channels (μNAS)."""
+        last = len(block.layers) - 1
+        for j, layer in enumerate(block.layers):
+            x = self.conv(x, layer, f"b{index}l{j}", filters=target if j == last else None)
+        if target is not None and self.shape(x)[-1] != target:
+            # a depthwise last layer keeps its input's channels: project them
+            project = ConvLayer(type="1x1conv2d", filters=target, relu=False)
+            x = self.conv(x, project, f"b{index}_proj")
+        return x
+
+    def group(self, x: int, blocks: list[tuple[int, ConvBlock]]) -> int:
+        """A serial block and the parallel blocks that branch from its input, added up.
+
+        The segments (blocks) run one after another; each is max-pooled to the smallest
+        spatial size and added to the running sum as soon as it ends. Of the orders of the
+        segments (all of them up to `_MAX_PERMUTED` segments, else largest first) the one with
+        the lowest peak of live activation bytes is kept."""
+        if len(blocks) == 1:
+            return self.segment(x, blocks[0][0], blocks[0][1], None)
+        probe, chains = self.copy(), []
+        target = None
+        for k, (index, block) in enumerate(blocks):
+            before = len(probe.nodes)
+            out = probe.segment(x, index, block, target)
+            target = target or probe.shape(out)[-1]
+            chains.append(probe.nodes[before:])
+        shapes = [chain[-1].shape if chain else self.shape(x) for chain in chains]
+        size = (min(s[0] for s in shapes), min(s[1] for s in shapes))
+        orders = list(itertools.permutations(range(len(blocks))))
+        if len(blocks) > _MAX_PERMUTED:
+            orders = [tuple(sorted(range(len(blocks)), key=lambda k: -math.prod(shapes[k])))]
+        sum_bytes = size[0] * size[1] * (target or 0)
+        best = min(orders, key=lambda o: _group_peak_bytes(
+            [chains[k] for k in o], self.nodes[x].out_elements, sum_bytes))
+        return self.emit_group(x, blocks, best, target or 0, size)
+
+    def emit_group(self, x: int, blocks: list[tuple[int, ConvBlock]], order: tuple[int, ...],
+                   target: int, size: tuple[int, int]) -> int:
+        acc = None
+        for k in order:
+            index, block = blocks[k]
+            out = self.segment(x, index, block, None if k == 0 else target)
+            h, w, c = self.shape(out)
+            f = (_factor(h, size[0]), _factor(w, size[1]))
             if f != (1, 1):
-                o = self.add(Node("MAX_POOL_2D", f"{name}_tie{k}", (o,), (hmin, wmin, c), f, f, "same"))
-            pooled.append(o)
-        acc = pooled[0]
-        for k, o in enumerate(pooled[1:], start=1):
-            acc = self.add(Node("ADD", f"{name}_add{k}", (acc, o), self.shape(acc)))
+                out = self.add(Node("MAX_POOL_2D", f"b{index}_tie", (out,), (*size, c), f, f, "same"))
+            if acc is not None:
+                out = self.add(Node("ADD", f"b{index}_add", (acc, out), (*size, c)))
+            acc = out
+        assert acc is not None
         return acc
+
+
+_MAX_PERMUTED = 4  # 24 orders at most
+
+
+def _group_peak_bytes(chains: list[list[Node]], input_bytes: int, sum_bytes: int) -> int:
+    """Peak live activation bytes of a group whose segments (chains of ops) run in this order:
+    each op holds its input and output; the group input stays alive until the last segment
+    has read it, and the running sum from the end of the first segment on."""
+    peak = 0
+    for p, chain in enumerate(chains):
+        held = sum_bytes if p else 0
+        x_alive = input_bytes if p < len(chains) - 1 else 0
+        prev = input_bytes
+        for k, node in enumerate(chain):
+            extra = x_alive if k else 0  # the first op of a segment reads the input itself
+            peak = max(peak, held + extra + prev + node.out_elements)
+            prev = node.out_elements
+        peak = max(peak, held + x_alive + prev + (sum_bytes if p else 0))  # tie pool, add
+    return peak
 
 
 def _factor(size: int, target: int) -> int:
@@ -138,26 +203,14 @@ def _lower(arch: Architecture) -> _Builder:
         length = arch.input_shape[0]
         channels = arch.input_shape[1] if len(arch.input_shape) == 2 else 1
         x = g.add(Node("RESHAPE", "input_2d", (x,), (1, length, channels)))
-    branch_input, pending = x, [x]
+    groups: list[list[tuple[int, ConvBlock]]] = []
     for i, block in enumerate(arch.blocks):
-        if not block.parallel:
-            x = g.tie(pending, f"b{i}")
-            branch_input = x
-            for j, layer in enumerate(block.layers):
-                x = g.conv(x, layer, f"b{i}l{j}")
-            pending = [x]
-            continue
-        # A parallel block ends with the channels of the block it is added to (μNAS).
-        target = g.shape(pending[0])[-1]
-        x = branch_input
-        last = len(block.layers) - 1
-        for j, layer in enumerate(block.layers):
-            x = g.conv(x, layer, f"b{i}l{j}", filters=target if j == last else None)
-        if g.shape(x)[-1] != target:  # a depthwise last layer keeps its input's channels
-            project = ConvLayer(type="1x1conv2d", filters=target, relu=False)
-            x = g.conv(x, project, f"b{i}_proj")
-        pending.append(x)
-    x = g.tie(pending, f"b{len(arch.blocks)}")
+        if block.parallel:
+            groups[-1].append((i, block))
+        else:
+            groups.append([(i, block)])
+    for group in groups:
+        x = g.group(x, group)
     if arch.pooling is not None and len(g.shape(x)) == 3:
         h, w, c = g.shape(x)
         k = (min(arch.pooling.size, h), min(arch.pooling.size, w))

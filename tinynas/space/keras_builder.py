@@ -13,10 +13,10 @@ import numpy as np
 
 from tinynas.space._arch import Architecture
 from tinynas.space._graph import Node, lower
-from tinynas.space._torch import BN_EPSILON
+from tinynas.space.torch_builder import BN_EPSILON
 
 if TYPE_CHECKING:
-    from tinynas.space._torch import TorchNet
+    from tinynas.space.torch_builder import TorchNet
 
 
 def build_keras(arch: Architecture, batch_size: int | None = 1) -> Any:

@@ -1,0 +1,194 @@
+"""``tinynas inspect`` against real int8 models nobody on this project wrote (MLPerf Tiny).
+
+The expected figures are the published ones of ``shared/fixtures/mlperf-tiny/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from tinynas.devices import get_device
+from tinynas.errors import ModelFileError
+from tinynas.inspect import inspect_model
+from tinynas.tflite_file import read_tflite
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "mlperf-tiny"
+
+needs_fixtures = pytest.mark.skipif(
+    not FIXTURES.is_dir(),
+    reason=f"MLPerf Tiny fixtures not found at {FIXTURES} (the shared/ folder next to the repo)",
+)
+
+
+class Published(NamedTuple):
+    file: str
+    size_bytes: int
+    macs: int
+    ops: int
+    arena_bytes: int  # TFLM x86 build, RecordingMicroAllocator total
+    input_shape: tuple[int, ...]
+
+
+PUBLISHED = [
+    Published("kws_ref_model.tflite", 53_936, 2_656_768, 13, 24_272, (1, 49, 10, 1)),
+    Published("vww_96_int8.tflite", 333_288, 7_489_664, 31, 103_680, (1, 96, 96, 3)),
+    Published("pretrainedResnet_quant.tflite", 98_496, 12_501_632, 16, 55_984, (1, 32, 32, 3)),
+    Published("ad01_int8.tflite", 276_976, 264_192, 10, 3_984, (1, 640)),
+]
+_IDS = [p.file.split(".")[0] for p in PUBLISHED]
+
+
+def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "tinynas", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def _cli_json(*args: str | Path) -> dict[str, Any]:
+    result = _cli("inspect", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+# ---- the four published models ------------------------------------------------------------------
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pub", PUBLISHED, ids=_IDS)
+def test_reader_matches_published_graph(pub: Published) -> None:
+    model = read_tflite(FIXTURES / pub.file)
+    assert model.macs == pub.macs
+    assert len(model.ops) == pub.ops
+    assert model.size_bytes == pub.size_bytes == (FIXTURES / pub.file).stat().st_size
+    assert model.input_shape == pub.input_shape
+    assert model.input_dtype == model.output_dtype == "int8"
+    assert model.input_scale is not None and model.output_zero_point is not None
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pub", PUBLISHED, ids=_IDS)
+def test_measured_arena_within_one_percent_of_published(pub: Published) -> None:
+    report = inspect_model(FIXTURES / pub.file)
+    assert report.arena.total_bytes == pytest.approx(pub.arena_bytes, rel=0.01)
+    assert report.to_dict()["provenance"]["arena_bytes"].startswith("measured")
+
+
+@needs_fixtures
+@pytest.mark.parametrize("pub", PUBLISHED, ids=_IDS)
+def test_cli_json_has_the_same_values(pub: Published) -> None:
+    data = _cli_json(FIXTURES / pub.file)
+    assert data["macs"] == pub.macs
+    assert data["op_count"] == len(data["ops"]) == pub.ops
+    assert data["size_bytes"] == pub.size_bytes
+    assert data["arena_bytes"] == pytest.approx(pub.arena_bytes, rel=0.01)
+    assert data["params"] == read_tflite(FIXTURES / pub.file).params
+    assert sum(op["macs"] for op in data["ops"]) == pub.macs
+    assert data["device"] is None and data["fit"] == {} and data["latency_ms"] is None
+    assert data["provenance"]["macs"] == "computed from the graph"
+
+
+@needs_fixtures
+def test_op_costs_feed_the_latency_model() -> None:
+    model = read_tflite(FIXTURES / "kws_ref_model.tflite")
+    costs = model.op_costs()
+    assert [c.op for c in costs] == [op.op for op in model.ops]
+    assert sum(c.macs for c in costs) == model.macs
+    assert costs[0].output_elements == 25 * 5 * 64  # first conv: 1x25x5x64
+
+
+@needs_fixtures
+def test_fit_on_nucleo_f446re_is_the_arithmetic() -> None:
+    path = FIXTURES / "vww_96_int8.tflite"
+    board = get_device("nucleo-f446re")
+    data = _cli_json(path, "--device", "nucleo-f446re")
+    flash, ram = data["fit"]["flash"], data["fit"]["ram"]
+    assert flash["value"] == path.stat().st_size + board.firmware_reserve_bytes
+    assert ram["value"] == data["arena_bytes"] + board.runtime_reserve_bytes
+    for row, limit in ((flash, board.flash_bytes), (ram, board.sram_bytes)):
+        assert row["limit"] == limit
+        assert row["margin"] == limit - row["value"]
+        assert row["ok"] == (row["value"] <= limit)
+    assert data["fits"] == (flash["ok"] and ram["ok"])
+    assert data["latency_ms"] > 0 and data["provenance"]["latency_ms"] == "predicted"
+    assert data["latency_source"] == board.latency.source
+
+
+@needs_fixtures
+def test_rich_output_shows_summary_ops_and_fit() -> None:
+    result = _cli("inspect", FIXTURES / "kws_ref_model.tflite", "--device", "nucleo-f446re")
+    assert result.returncode == 0, result.stderr
+    for text in ("2,656,768", "24,272", "DEPTHWISE_CONV_2D", "1x25x5x64", "predicted", "fit on"):
+        assert text in result.stdout
+
+
+def test_reader_imports_no_tensorflow() -> None:
+    code = "import sys, tinynas.tflite_file; assert 'tensorflow' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# ---- bad input: exit 2, one line, no traceback --------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    _assert_one_line_error(_cli("inspect", tmp_path / "nope.tflite"), "nope.tflite", "not found")
+
+
+@needs_fixtures
+def test_truncated_file(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes((FIXTURES / "vww_96_int8.tflite").read_bytes()[:100])
+    _assert_one_line_error(_cli("inspect", cut), "cut.tflite", "truncated")
+    with pytest.raises(ModelFileError, match="truncated"):
+        read_tflite(cut)
+
+
+@pytest.mark.parametrize("content", [b"", b"TFL3"], ids=["empty", "eight-bytes-short"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    empty = tmp_path / "empty.tflite"
+    empty.write_bytes(content)
+    _assert_one_line_error(_cli("inspect", empty), "empty.tflite", "empty or truncated")
+
+
+def test_text_file(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not a model\n" * 10)
+    _assert_one_line_error(_cli("inspect", text), "notes.txt", "not a TFLite model", "TFL3")
+
+
+def test_folder(tmp_path: Path) -> None:
+    _assert_one_line_error(_cli("inspect", tmp_path), "folder")
+
+
+@pytest.mark.slow
+def test_float_model_is_refused(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    dense = tf.keras.layers.Dense(2, bias_initializer="ones")  # a zero bias would be dropped
+    keras_model = tf.keras.Sequential([tf.keras.Input((4,)), dense])
+    model = tmp_path / "float.tflite"
+    model.write_bytes(tf.lite.TFLiteConverter.from_keras_model(keras_model).convert())
+    line = _assert_one_line_error(_cli("inspect", model), "float.tflite is a float model")
+    assert "input float32" in line and "inference_input_type=int8" in line
+    floats = read_tflite(model, require_int8=False)
+    assert (floats.macs, floats.params, floats.input_dtype) == (4 * 2, 4 * 2 + 2, "float32")
+
+
+@needs_fixtures
+def test_unknown_device_suggests_a_close_name() -> None:
+    result = _cli("inspect", FIXTURES / "vww_96_int8.tflite", "--device", "nucleo-f446")
+    _assert_one_line_error(result, "nucleo-f446", "did you mean nucleo-f446re")

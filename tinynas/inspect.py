@@ -1,0 +1,208 @@
+"""Inspecting any int8 ``.tflite``: what the graph is, what TFLM allocates, and whether it fits.
+
+Every figure of the report says where it comes from (``InspectReport.provenance``):
+
+- the file size is the file's; params, MACs and op counts are computed from the graph
+  (:mod:`tinynas.tflite_file`);
+- the arena is measured: the model is loaded in the TFLite Micro interpreter (x86 reference
+  build), whose RecordingMicroAllocator reports the bytes it used. x86 pointers are 8 bytes, so
+  on a 32-bit Cortex-M the arena is a little smaller and the RAM verdict errs on the safe side;
+- with a device, latency is predicted by the per-op cycle model of the board's TOML (its
+  coefficient source travels with the figure), and the fit is arithmetic on the board's sizes::
+
+      flash needed = model file + firmware_reserve_bytes   <= flash_bytes
+      RAM needed   = TFLM arena + runtime_reserve_bytes    <= sram_bytes
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tinynas.convert._tflm import ArenaReport, measure_arena
+from tinynas.devices import Device, get_device
+from tinynas.errors import ConversionError, ModelFileError
+from tinynas.estimators._latency import LatencyPrediction, predict_latency
+from tinynas.tflite_file import TFLiteModel, read_tflite
+
+ARENA_SOURCE = "measured (TFLM x86 reference build, RecordingMicroAllocator total)"
+GRAPH_SOURCE = "computed from the graph"
+FILE_SOURCE = "read from the file"
+
+
+@dataclass(frozen=True)
+class FitRow:
+    """One resource of the fit: what the model needs on the board against what the board has."""
+
+    resource: str  # "flash" or "ram"
+    value: int  # bytes needed, the sum of `parts`
+    limit: int  # bytes the board has
+    parts: tuple[tuple[str, int], ...]  # (what, bytes) adding up to `value`
+
+    @property
+    def margin(self) -> int:
+        """Bytes to spare; negative when the model does not fit."""
+        return self.limit - self.value
+
+    @property
+    def ok(self) -> bool:
+        return self.margin >= 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "limit": self.limit,
+            "margin": self.margin,
+            "ok": self.ok,
+            "parts": dict(self.parts),
+        }
+
+
+@dataclass(frozen=True)
+class InspectReport:
+    """Everything ``tinynas inspect`` shows about one model (and one board, if given)."""
+
+    model: TFLiteModel
+    arena: ArenaReport
+    device: Device | None = None
+    latency: LatencyPrediction | None = None
+    fit: tuple[FitRow, ...] = ()
+
+    @property
+    def fits(self) -> bool | None:
+        """Whether every fit row is ok; None without a device."""
+        return all(row.ok for row in self.fit) if self.fit else None
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Where each figure of :meth:`to_dict` comes from."""
+        sources = {"size_bytes": "file size", "input": FILE_SOURCE, "output": FILE_SOURCE}
+        sources.update({key: GRAPH_SOURCE for key in ("params", "macs", "op_count", "op_counts")})
+        for key in ("arena_bytes", "arena_head_bytes", "arena_tail_bytes"):
+            sources[key] = ARENA_SOURCE
+        sources["ops"] = f"{FILE_SOURCE}; macs and params {GRAPH_SOURCE}"
+        if self.latency is not None:
+            sources["latency_ms"] = "predicted"
+            sources["latency_source"] = "the board's latency coefficients ([latency] source)"
+        if self.device is not None:
+            sources["device"] = "board catalogue (devices/*.toml)"
+        if self.fit:
+            sources["fit"] = (
+                "arithmetic: file size and measured arena plus the board's reserves, "
+                "against its flash and SRAM (board catalogue)"
+            )
+        return sources
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready plain data."""
+        m = self.model
+        return {
+            "path": str(m.path),
+            "size_bytes": m.size_bytes,
+            "params": m.params,
+            "macs": m.macs,
+            "op_count": len(m.ops),
+            "op_counts": m.op_counts,
+            "input": _io_dict(m.input_shape, m.input_dtype, m.input_scale, m.input_zero_point),
+            "output": _io_dict(
+                m.output_shape, m.output_dtype, m.output_scale, m.output_zero_point
+            ),
+            "arena_bytes": self.arena.total_bytes,
+            "arena_head_bytes": self.arena.head_bytes,
+            "arena_tail_bytes": self.arena.tail_bytes,
+            **self._device_dict(),
+            "ops": [_op_dict(asdict(op)) for op in m.ops],
+            "provenance": self.provenance,
+        }
+
+    def _device_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device.name if self.device else None,
+            "latency_ms": self.latency.latency_ms if self.latency else None,
+            "latency_source": self.latency.source if self.latency else None,
+            "fit": {row.resource: row.to_dict() for row in self.fit},
+            "fits": self.fits,
+        }
+
+
+def _io_dict(
+    shape: tuple[int, ...], dtype: str, scale: float | None, zp: int | None
+) -> dict[str, Any]:
+    return {"shape": list(shape), "dtype": dtype, "scale": scale, "zero_point": zp}
+
+
+def _op_dict(op: dict[str, Any]) -> dict[str, Any]:
+    op["input_shapes"] = [list(s) for s in op["input_shapes"]]
+    op["output_shape"] = list(op["output_shape"])
+    return op
+
+
+# ---- building the report ------------------------------------------------------------------------
+
+
+def inspect_model(
+    path: str | Path, device: Device | str | None = None, devices_dir: str | Path | None = None
+) -> InspectReport:
+    """Read an int8 ``.tflite``, measure its TFLM arena and, with a device, fit and latency.
+
+    Args:
+        path: The model file.
+        device: A board, or its name or alias in the catalogue.
+        devices_dir: Folder of extra board TOML files, for a device given by name.
+
+    Raises:
+        ModelFileError: The file is not a usable int8 TFLite model, or TFLM cannot run it.
+        BoardNotFoundError: No board of that name.
+    """
+    board = get_device(device, devices_dir) if isinstance(device, str) else device
+    model = read_tflite(path)
+    arena = _measured_arena(model)
+    if board is None:
+        return InspectReport(model, arena)
+    latency = predict_latency(model.op_costs(), board)
+    return InspectReport(model, arena, board, latency, fit_rows(model, arena, board))
+
+
+def fit_rows(model: TFLiteModel, arena: ArenaReport, device: Device) -> tuple[FitRow, ...]:
+    """Flash and RAM needed by `model` on `device` against what the board has."""
+    flash = (("model file", model.size_bytes), ("firmware reserve", device.firmware_reserve_bytes))
+    ram = (("TFLM arena", arena.total_bytes), ("runtime reserve", device.runtime_reserve_bytes))
+    return (
+        FitRow("flash", sum(b for _, b in flash), device.flash_bytes, flash),
+        FitRow("ram", sum(b for _, b in ram), device.sram_bytes, ram),
+    )
+
+
+def _measured_arena(model: TFLiteModel) -> ArenaReport:
+    """The arena TFLM allocates; TFLM's own complaint (printed to stderr) goes in the error."""
+    data = model.path.read_bytes()
+    with tempfile.TemporaryFile() as log:
+        try:
+            with _stderr_to(log):
+                return measure_arena(data)
+        except ConversionError as e:
+            log.seek(0)
+            said = [line.strip() for line in log.read().decode(errors="replace").splitlines()]
+            reason = next((line for line in said if line), str(e))
+            raise ModelFileError(
+                f"TFLite Micro cannot run {model.path.name}: {reason}"
+            ) from e
+
+
+@contextlib.contextmanager
+def _stderr_to(sink: IO[bytes]) -> Iterator[None]:
+    """Redirect file descriptor 2 (where TFLM's C++ code prints) to `sink`."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(sink.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
