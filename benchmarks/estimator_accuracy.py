@@ -27,6 +27,7 @@ from tinynas.convert import convert_architecture
 from tinynas.estimators import estimate
 from tinynas.space import SpaceConfig, sample
 from tinynas.space.torch_builder import build_torch
+from tinynas.testing.weights import trained_like
 
 SHAPES = [(28, 28, 1), (32, 32, 3), (49, 10, 1), (96, 96, 1), (640,), (64, 3)]
 # Moderate ranges so that every sample converts in seconds; the full μNAS ranges are the
@@ -43,7 +44,7 @@ def run(count: int, seed: int) -> list[dict]:
         torch.manual_seed(s)
         samples = np.random.default_rng(s).random((16, *shape), np.float32)
         t0 = time.perf_counter()
-        result = convert_architecture(arch, samples, build_torch(arch))
+        result = convert_architecture(arch, samples, trained_like(build_torch(arch), s))
         est = estimate(arch)
         rows.append({
             "seed": s, "hash": arch.content_hash, "input_shape": "x".join(map(str, shape)),

@@ -15,6 +15,7 @@ from tinynas.convert import convert_architecture, measure_arena, quantize_input,
 from tinynas.estimators import arena, estimate, flash_bytes, tflite_graph
 from tinynas.space import Architecture, ConvBlock, ConvLayer, Pooling, SpaceConfig, sample
 from tinynas.space.torch_builder import build_torch
+from tinynas.testing.weights import trained_like
 from tinynas.tflite_file import read_tflite
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,7 @@ def _branched() -> Architecture:
 def _convert(arch: Architecture, seed: int):  # type: ignore[no-untyped-def]
     torch.manual_seed(seed)
     samples = np.random.default_rng(seed).random((16, *arch.input_shape), np.float32)
-    return convert_architecture(arch, samples, build_torch(arch))
+    return convert_architecture(arch, samples, trained_like(build_torch(arch), seed))
 
 
 @pytest.fixture(scope="module")

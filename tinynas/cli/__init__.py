@@ -7,6 +7,7 @@ never imports TensorFlow or torch.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
@@ -16,26 +17,49 @@ from tinynas.errors import TinyNASError
 
 # command name -> "module:attribute" of its click command
 _COMMANDS = {
-    "devices": "tinynas.cli._devices:devices",
     "arch": "tinynas.cli._arch:arch",
+    "calibrate": "tinynas.cli._calibrate:calibrate",
+    "check": "tinynas.cli._check:check",
+    "devices": "tinynas.cli._devices:devices",
+    "emulate": "tinynas.cli._emulate:emulate",
+    "export": "tinynas.cli._export:export",
+    "flash": "tinynas.cli._flash:flash",
     "inspect": "tinynas.cli._inspect:inspect_cmd",
+    "ports": "tinynas.cli._ports:ports",
+    "profile": "tinynas.cli._profile:profile",
+    "proxies": "tinynas.cli._proxies:proxies",
+    "refine": "tinynas.cli._refine:refine",
+    "runs": "tinynas.cli._runs:runs",
+    "search": "tinynas.cli._search:search",
 }
 
 _HELP = {
-    "devices": "List the board catalogue, or show one board.",
     "arch": "Sample, validate and estimate architectures of the search space.",
+    "calibrate": "Refit a board's latency model from measured latencies.",
+    "check": "CI gate: exit 1 when a model does not fit a board's flash, RAM or latency.",
+    "devices": "List the board catalogue, or show one board.",
+    "emulate": "Run an emulated board that speaks the profiler protocol.",
+    "export": "Write model.tflite, model_data.cc/.h and model_card.json for a model.",
+    "flash": "Put firmware or a model on a board through pyocd.",
     "inspect": "Ops, params, MACs, flash and the measured TFLM arena of an int8 .tflite.",
+    "ports": "Serial ports of attached boards, matched by the catalogue's USB ids.",
+    "profile": "Measure a model's latency on a board (or an emulated one) over serial.",
+    "proxies": "Trainingless metrics: list them, or validate them on your data.",
+    "refine": "Refine a run's channel widths under the board budget (RARTS / DARTS).",
+    "runs": "List search runs, or show one run's Pareto front and chosen model.",
+    "search": "Search for a network that fits a board: tinynas search --device=stm32.",
 }
 
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        # only the commands whose module is present in this version
+        return sorted(n for n, t in _COMMANDS.items() if importlib.util.find_spec(t.split(":")[0]))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = _COMMANDS.get(name)
-        if target is None:
+        if name not in self.list_commands(ctx):
             return None
+        target = _COMMANDS[name]
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 

@@ -2,9 +2,11 @@
 
 `tflite_graph` mirrors what the converter emits for the lowered graph: batch norm and ReLU
 folded into the convolution, int8 weights with per-channel scales, an int32 bias on every
-convolution and dense layer, an int32 shape operand on every RESHAPE, and no RESHAPE for a
-flatten of a 1x1 feature map (FULLY_CONNECTED flattens its input itself). Constant operands
-are kept as totals per op: that is all the size and arena estimators need.
+convolution and dense layer, an int32 shape operand on every RESHAPE, no RESHAPE for a
+flatten of a 1x1 feature map (FULLY_CONNECTED flattens its input itself), and a RESHAPE to
+(C,) after a max pooling down to 1x1xC, C > 1, that feeds an ADD (the converter adds it and
+lets ADD broadcast). Constant operands are kept as totals per op: that is all the size and arena
+estimators need.
 """
 
 from __future__ import annotations
@@ -75,7 +77,17 @@ def tflite_graph(arch: Architecture, nodes: list[Node] | None = None) -> TFLiteG
         if node.name == "flatten" and src.shape[:-1] == (1, 1):
             tensor_of[i] = tensor_of[node.inputs[0]]  # folded into FULLY_CONNECTED
             continue
+        inputs = []
+        for j in node.inputs:
+            t = tensor_of[j]
+            c = nodes[j].shape[-1]
+            if node.op == "ADD" and nodes[j].op == "MAX_POOL_2D" and nodes[j].shape == (1, 1, c) \
+                    and c > 1:
+                activations.append(Activation((c,), c))
+                ops.append(Op("RESHAPE", (t,), len(activations) - 1, 0, 0, 1, 4, 0))
+                t = len(activations) - 1
+            inputs.append(t)
         tensor_of[i] = len(activations)
         activations.append(Activation((1, *node.shape), node.out_elements))
-        ops.append(_op(node, src, tuple(tensor_of[j] for j in node.inputs), tensor_of[i]))
+        ops.append(_op(node, src, tuple(inputs), tensor_of[i]))
     return TFLiteGraph(tuple(activations), tuple(ops))

@@ -7,6 +7,8 @@ The builders that need torch or TensorFlow live in `tinynas.space.torch_builder`
 from __future__ import annotations
 
 from tinynas.space._arch import (
+    MAX_FILTERS,
+    MAX_UNITS,
     SCHEMA,
     Architecture,
     ConvBlock,
@@ -20,6 +22,8 @@ from tinynas.space._sample import SpaceConfig, sample
 from tinynas.space._validate import problems, validate
 
 __all__ = [
+    "MAX_FILTERS",
+    "MAX_UNITS",
     "SCHEMA",
     "Architecture",
     "ConvBlock",

@@ -124,7 +124,7 @@ def _from_dict(d: Any) -> Architecture:
         raise SearchSpaceError(f"architecture schema is {schema!r}; expected {SCHEMA!r}")
     known = {"schema", "input_shape", "num_classes", "blocks", "pooling", "dense"}
     _no_unknown(d, known, "architecture")
-    pooling = d.get("pooling")
+    pooling = _get(d, "pooling", "architecture")
     return Architecture(
         input_shape=tuple(_ints(d, "input_shape", "architecture")),
         num_classes=_int(d, "num_classes", "architecture"),

@@ -84,7 +84,9 @@ class _Builder:
             kernel, stride = (1, 1), (1, 1)
         else:
             kernel = (min(layer.kernel_size, h), min(layer.kernel_size, w))
-            stride = (1 if h == 1 else layer.stride, 1 if w == 1 else layer.stride)
+            # equal strides even along an axis of size 1 (TensorFlow's float depthwise kernel
+            # takes no other); 'same' padding keeps that axis at 1 either way
+            stride = (layer.stride, layer.stride)
         op = "DEPTHWISE_CONV_2D" if layer.type == "dwconv2d" else "CONV_2D"
         out_c = c if op == "DEPTHWISE_CONV_2D" else (filters or layer.filters)
         out = (math.ceil(h / stride[0]), math.ceil(w / stride[1]), out_c)

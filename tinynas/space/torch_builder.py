@@ -41,9 +41,13 @@ class TorchNet(nn.Module):
         self.arch = arch
         self.nodes = lower(arch)
         self.layers = nn.ModuleDict()
+        # one nn.ReLU per activated layer, so that metrics can hook the ReLU inputs
+        self.relus = nn.ModuleDict()
         for node in self.nodes:
             if node.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
                 self.layers[node.name] = self._make(node)
+            if node.relu:
+                self.relus[node.name] = nn.ReLU()
         # the last op that reads each node's output, to free tensors early in forward()
         self._last_use = {i: i for i in range(len(self.nodes))}
         for i, node in enumerate(self.nodes):
@@ -66,13 +70,13 @@ class TorchNet(nn.Module):
             x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW
         values: dict[int, torch.Tensor] = {0: x}
         for i, node in enumerate(self.nodes[1:], start=1):
-            values[i] = self._apply(node, [values[j] for j in node.inputs])
+            values[i] = self._run_node(node, [values[j] for j in node.inputs])
             for j in node.inputs:
                 if self._last_use[j] == i:
                     del values[j]
         return values[len(self.nodes) - 1]
 
-    def _apply(self, node: Node, xs: list[torch.Tensor]) -> torch.Tensor:
+    def _run_node(self, node: Node, xs: list[torch.Tensor]) -> torch.Tensor:
         x = xs[0]
         if node.op == "RESHAPE":
             if node.name == "flatten":
@@ -85,7 +89,7 @@ class TorchNet(nn.Module):
             return xs[0] + xs[1]
         if node.op == "FULLY_CONNECTED":
             y = self.layers[node.name](x)
-            return F.relu(y) if node.relu else y
+            return self.relus[node.name](y) if node.relu else y
         src = self.nodes[node.inputs[0]]
         if node.op == "MAX_POOL_2D":
             if node.padding == "same":
@@ -94,7 +98,7 @@ class TorchNet(nn.Module):
         if node.op == "AVERAGE_POOL_2D":
             return F.avg_pool2d(x, node.kernel, node.stride)
         y = self.layers[node.name](F.pad(x, _pad_hw(src, node)))
-        return F.relu(y) if node.relu else y
+        return self.relus[node.name](y) if node.relu else y
 
 
 def build_torch(arch: Architecture) -> TorchNet:

@@ -1,0 +1,105 @@
+"""Successive halving over the shortlist (Jamieson & Talwalkar 2016).
+
+Rung r trains every survivor for `first_epochs * 2**r` more epochs (continuing from its
+weights), then keeps the better half by validation accuracy, until one network is left. Each
+trained rung is committed to the store with the network's weights beside it, so a resumed run
+picks up at the first rung not yet finished. A network that collapses to chance (a known
+failure of this recipe at this scale) is retrained once with another seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinynas.store import CandidateRecord, CandidateStatus, RunStore
+from tinynas.train import TrainConfig, train
+
+
+@dataclass(frozen=True)
+class SplitData:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    num_classes: int
+
+
+def _weights_path(run_dir: Path | None, candidate_id: int, stage: str) -> Path | None:
+    return None if run_dir is None else run_dir / "weights" / f"{candidate_id}-{stage}.pt"
+
+
+def _collapsed(accuracy: float, num_classes: int) -> bool:
+    return accuracy < 1.5 / num_classes
+
+
+def train_stage(
+    store: RunStore,
+    record: CandidateRecord,
+    data: SplitData,
+    config: TrainConfig,
+    stage: str,
+    seed: int,
+    net: Any = None,
+) -> tuple[float, Any]:
+    """Trains one candidate for one stage (or loads the stored result); returns
+    (validation accuracy, trained network)."""
+    import torch
+
+    from tinynas.space.torch_builder import build_torch
+
+    path = _weights_path(store.run_dir, record.id, stage)
+    done = [t for t in store.trainings(record.id) if t.stage == stage]
+    if done and path is not None and path.exists():
+        net = build_torch(record.architecture)
+        net.load_state_dict(torch.load(path, weights_only=True))
+        return float(done[-1].val_accuracy or 0.0), net
+    store.set_status(record.id, CandidateStatus.TRAINING)
+    result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
+                   config, seed, net=net)
+    if _collapsed(result.val_accuracy, data.num_classes) and net is None:
+        result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
+                       config, seed + 7919)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(result.net.state_dict(), path)
+    store.add_training(record.id, epochs=config.epochs, seed=seed, stage=stage,
+                       val_accuracy=result.val_accuracy, train_seconds=result.train_seconds,
+                       device=result.device)
+    store.set_status(record.id, CandidateStatus.TRAINED)
+    return result.val_accuracy, result.net
+
+
+def successive_halving(
+    store: RunStore,
+    shortlist: list[CandidateRecord],
+    data: SplitData,
+    config: TrainConfig,
+    first_epochs: float,
+    seed: int,
+    on_trained: Callable[[str, CandidateRecord, float], None] | None = None,
+) -> CandidateRecord:
+    """The best candidate of the shortlist by validation accuracy after halving."""
+    survivors = list(shortlist)
+    nets: dict[int, Any] = {}
+    rung = 0
+    while True:
+        epochs = first_epochs * 2**rung
+        accuracies = {}
+        for record in survivors:
+            stage = f"halving-{rung}"
+            accuracy, nets[record.id] = train_stage(
+                store, record, data, replace(config, epochs=epochs), stage, seed,
+                net=nets.get(record.id))
+            accuracies[record.id] = accuracy
+            if on_trained is not None:
+                on_trained(stage, record, accuracy)
+        survivors.sort(key=lambda r: -accuracies[r.id])
+        if len(survivors) <= 1:
+            return survivors[0]
+        survivors = survivors[: max(1, len(survivors) // 2)]
+        rung += 1

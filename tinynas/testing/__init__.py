@@ -1,0 +1,1 @@
+"""Support for tinynas's tests and benchmarks: contract suites and test helpers."""

@@ -1,0 +1,23 @@
+"""Training: a plain torch loop with a fixed recipe, and int8 evaluation."""
+
+from __future__ import annotations
+
+from tinynas.train._int8 import int8_accuracy
+from tinynas.train._loop import (
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    fit_inputs,
+    pick_device,
+    train,
+)
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "fit_inputs",
+    "int8_accuracy",
+    "pick_device",
+    "train",
+]

@@ -1,0 +1,143 @@
+"""A plain torch training loop for small CNNs, with one fixed recipe.
+
+The whole dataset is held as tensors on the training device (no data loader: these networks are
+tiny and the loader would dominate). The recipe: SGD with Nesterov momentum 0.9, weight decay
+5e-4, batch 256, peak learning rate 0.05 reached by a linear warm-up over the first epoch, then
+cosine decay to zero (without the warm-up about 1 run in 50 collapses to chance at this scale:
+reference/search-and-metrics.md section 5).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tinynas.space import Architecture
+
+if TYPE_CHECKING:
+    import torch
+
+    from tinynas.space.torch_builder import TorchNet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: float = 10.0  # fractional epochs allowed (successive halving's first rungs)
+    batch_size: int = 256
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    flip: bool = False  # random horizontal flips (images whose classes are mirror-invariant)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    net: TorchNet
+    val_accuracy: float  # float accuracy on the validation inputs given to `train`
+    train_seconds: float
+    epochs: float
+    device: str  # "cpu" or "cuda"
+
+
+def pick_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def fit_inputs(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Resizes channels-last image batches to an architecture's input shape (bilinear, with
+    antialiasing) when a strategy changed the resolution; other inputs pass unchanged."""
+    import torch.nn.functional as F
+
+    if tuple(x.shape[1:]) == tuple(shape) or x.dim() != 4:
+        return x
+    y = F.interpolate(x.permute(0, 3, 1, 2), size=shape[:2], mode="bilinear",
+                      antialias=True, align_corners=False)
+    return y.permute(0, 2, 3, 1).contiguous()
+
+
+def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * peak * (1 + math.cos(math.pi * progress))
+
+
+def evaluate(net: TorchNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Float accuracy of `net` on (x, y) (eval mode; restores the previous mode)."""
+    import torch
+
+    was_training = net.training
+    net.eval()
+    x = fit_inputs(x, net.arch.input_shape)
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            correct += int((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+    net.train(was_training)
+    return correct / max(1, len(x))
+
+
+def train(
+    arch: Architecture,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    config: TrainConfig = TrainConfig(),
+    seed: int = 0,
+    net: TorchNet | None = None,
+    device: str | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Trains `net` (a fresh network of `arch` when None) and returns it with its accuracy.
+
+    Passing a `net` continues its training (successive halving promotes networks this way);
+    the learning-rate schedule then spans the new epochs only.
+    """
+    import torch
+
+    from tinynas.space.torch_builder import build_torch
+
+    device = device or pick_device()
+    torch.manual_seed(seed)
+    net = (net if net is not None else build_torch(arch)).to(device)
+    xt = fit_inputs(torch.as_tensor(x_train, device=device), arch.input_shape)
+    yt = torch.as_tensor(y_train, device=device)
+    steps_per_epoch = max(1, math.ceil(len(xt) / config.batch_size))
+    total = max(1, round(config.epochs * steps_per_epoch))
+    warmup = min(total, round(config.warmup_epochs * steps_per_epoch))
+    opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
+                          nesterov=True, weight_decay=config.weight_decay)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    net.train()
+    start = time.perf_counter()
+    order = torch.randperm(len(xt), device=device, generator=gen)
+    for step in range(total):
+        k = step % steps_per_epoch
+        if k == 0 and step:
+            order = torch.randperm(len(xt), device=device, generator=gen)
+        idx = order[k * config.batch_size:(k + 1) * config.batch_size]
+        xb, yb = xt[idx], yt[idx]
+        if config.flip and xb.dim() == 4:
+            mask = torch.rand(len(xb), device=device, generator=gen) < 0.5
+            xb = torch.where(mask[:, None, None, None], xb.flip(2), xb)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, total, warmup, config.lr)
+        loss = torch.nn.functional.cross_entropy(net(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if on_step is not None:
+            on_step(step + 1, total)
+    seconds = time.perf_counter() - start
+    xv = torch.as_tensor(x_val, device=device)
+    accuracy = evaluate(net, xv, torch.as_tensor(y_val, device=device))
+    return TrainResult(net.cpu(), accuracy, seconds, config.epochs, device)
