@@ -1,0 +1,128 @@
+"""`tinynas search`: the main job, from a board and a dataset to a verified int8 model."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _default_out(device: str) -> Path:
+    return Path("runs") / f"{device}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _summary_screen(s: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"tinynas search: {s['run']}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("board", f"{s['device']}  ({s['budget_text']})")
+    table.add_row("search", f"{s['dataset']}, {s['strategy']} strategy, metric {s['metric']}; "
+                            f"{s['evaluated']:,} candidates ({s['rejected']:,} over budget), "
+                            f"{s['trained']} trained, {s['seconds']:.0f} s on {s['train_device']}")
+    table.add_row("architecture", f"{s['hash']}  ({_layers(s['architecture'])})")
+    int8 = "n/a" if s["int8_accuracy"] is None else f"{s['int8_accuracy']:.2%}"
+    table.add_row("accuracy", f"float {s['float_accuracy']:.2%}, int8 {int8} "
+                              "(test split, measured)")
+    table.add_row("flash", f"{s['flash_bytes']:,} B .tflite (estimated "
+                           f"{s['flash_estimated_bytes']:,} B)")
+    table.add_row("RAM", f"{s['arena_bytes']:,} B TFLM arena, measured (estimated "
+                         f"{s['arena_estimated_bytes']:,} B)")
+    table.add_row("latency", f"{s['latency_ms']:.2f} ms on {s['device']} (predicted)")
+    table.add_row("files", f"{s['out']}/: model.tflite, model_data.cc/.h, model_card.json, "
+                           "architecture.json, report.md, pareto.png")
+    Console().print(table)
+
+
+def _layers(arch: dict[str, Any]) -> str:
+    layers = sum(len(b["layers"]) for b in arch["blocks"])
+    return f"{len(arch['blocks'])} blocks, {layers} conv layers, {len(arch['dense'])} hidden dense"
+
+
+def _size(value: str | None) -> int | None:
+    from tinynas.sizes import parse_size
+
+    return None if value is None else parse_size(value)
+
+
+@click.command()
+@click.option("--device", required=True, help="Board name or alias (tinynas devices).")
+@click.option("--dataset", default="fashion-mnist", show_default=True,
+              help="fashion-mnist, digits, or a path to .npz / an image folder.")
+@click.option("--data-dir", default=None, help="Where Fashion-MNIST's idx files are.")
+@click.option("--strategy", default="evolution", show_default=True,
+              type=click.Choice(["random", "evolution", "bayes", "grid"]))
+@click.option("--metric", default="auto", show_default=True,
+              help="Trainingless metric, or auto: the best validated on this dataset.")
+@click.option("--time-budget", default=None, help="Exploration time, e.g. 90s, 10m, 2h.")
+@click.option("--candidates", default=None, type=click.IntRange(1),
+              help="Candidates to evaluate (default 1000 when no --time-budget).")
+@click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB (tighter than the board).")
+@click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
+@click.option("--max-latency", default=None, type=float, help="Predicted latency limit, ms.")
+@click.option("--max-unas-peak", default=None, help="μNAS peak-activation limit, e.g. 12.6KB.")
+@click.option("--shortlist", default=8, show_default=True, type=click.IntRange(1))
+@click.option("--halving-epochs", default=1.0, show_default=True, type=float,
+              help="Epochs of the first successive-halving rung.")
+@click.option("--epochs", default=10.0, show_default=True, type=float,
+              help="Epochs of the winner's full training.")
+@click.option("--train-subset", default=None, type=click.IntRange(100),
+              help="Train on at most this many images (quick runs).")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--resume", is_flag=True, help="Continue the run in --out.")
+@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
+           time_budget: str | None, candidates: int | None, max_flash: str | None,
+           max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
+           shortlist: int, halving_epochs: float, epochs: float, train_subset: int | None,
+           out: str | None, seed: int, resume: bool, devices_dir: str | None,
+           as_json: bool) -> None:
+    """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
+    from tinynas.devices import get_device
+    from tinynas.search._run import SearchConfig, parse_duration, run_search
+
+    board = get_device(device, devices_dir)
+    if resume and out is None:
+        raise click.UsageError("--resume needs --out RUN_FOLDER")
+    config = SearchConfig(
+        device=board.name, out=Path(out) if out else _default_out(board.name),
+        dataset=dataset, data_dir=data_dir, strategy=strategy, metric=metric,
+        candidates=candidates,
+        time_budget_s=parse_duration(time_budget) if time_budget else None,
+        max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),
+        max_latency_ms=max_latency, max_unas_peak_bytes=_size(max_unas_peak),
+        shortlist=shortlist, halving_epochs=halving_epochs, epochs=epochs,
+        train_subset=train_subset, seed=seed,
+    )
+    if as_json:
+        click.echo(json.dumps(run_search(config, resume, None, devices_dir), indent=2))
+        return
+    summary = _with_progress(config, resume, devices_dir)
+    _summary_screen(summary)
+
+
+def _with_progress(config: Any, resume: bool, devices_dir: str | None) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tinynas.search._run import run_search
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+        labels = {"explore": "explore: estimate, reject, score", "train": "successive halving",
+                  "final": "train the winner, convert, verify"}
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels[stage], total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return run_search(config, resume, update, devices_dir)

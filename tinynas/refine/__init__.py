@@ -1,0 +1,32 @@
+"""Differentiable width refinement under a board budget: RARTS, and first-order DARTS."""
+
+from __future__ import annotations
+
+from tinynas.refine._refine import (
+    METHODS,
+    RefineConfig,
+    RefineResult,
+    fit_to_budget,
+    refine,
+    refine_budget,
+    search_widths,
+)
+from tinynas.refine._relaxed import WidthChoice, WidthRelaxation, width_choices, with_widths
+from tinynas.refine._updates import Rates, darts1_step, rarts_step
+
+__all__ = [
+    "METHODS",
+    "Rates",
+    "RefineConfig",
+    "RefineResult",
+    "WidthChoice",
+    "WidthRelaxation",
+    "darts1_step",
+    "fit_to_budget",
+    "rarts_step",
+    "refine",
+    "refine_budget",
+    "search_widths",
+    "width_choices",
+    "with_widths",
+]

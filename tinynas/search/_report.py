@@ -1,0 +1,100 @@
+"""The run report: report.md and pareto.png in the run folder.
+
+As optuna's visualisations do, the data half (`pareto_info`) is computed without matplotlib and
+the drawing half (`draw_pareto`) only draws it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinynas.store import CandidateStatus, RunStore
+
+
+@dataclass(frozen=True)
+class ParetoInfo:
+    metric: str
+    scored: list[tuple[float, float]]  # (predicted latency ms, score) of every scored candidate
+    front: list[tuple[float, float]]
+    chosen: tuple[float, float] | None
+
+
+def pareto_info(store: RunStore, metric: str) -> ParetoInfo:
+    def point(record: Any) -> tuple[float, float]:
+        return float(record.estimates.get("latency_ms") or 0.0), float(record.scores[metric])
+
+    scored = [r for r in store.candidates() if metric in r.scores
+              and r.status != CandidateStatus.REJECTED]
+    front = [r for r in scored if r.on_front]
+    chosen = store.chosen()
+    return ParetoInfo(metric, [point(r) for r in scored], sorted(point(r) for r in front),
+                      point(chosen) if chosen is not None and metric in chosen.scores else None)
+
+
+def draw_pareto(info: ParetoInfo, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    if info.scored:
+        ax.scatter(*zip(*info.scored), s=6, c="#9aa", label="scored candidates")
+    if info.front:
+        ax.plot(*zip(*info.front), "o-", ms=4, c="#c33", label="Pareto front")
+    if info.chosen:
+        ax.scatter([info.chosen[0]], [info.chosen[1]], s=90, marker="*", c="#13c", label="chosen")
+    ax.set_xlabel("latency, ms (predicted)")
+    ax.set_ylabel(f"{info.metric} score (higher is better)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(store: RunStore, summary: dict[str, Any], out_dir: Path) -> Path:
+    """Writes report.md (and pareto.png) and returns the report's path."""
+    info = pareto_info(store, summary["metric"])
+    draw_pareto(info, out_dir / "pareto.png")
+    lines = [
+        f"# tinynas run {summary['run']}",
+        "",
+        f"- board: {summary['device']} ({summary['budget_text']})",
+        f"- dataset: {summary['dataset']}, strategy: {summary['strategy']}, "
+        f"metric: {summary['metric']}, seed: {summary['seed']}",
+        f"- candidates: {summary['evaluated']} evaluated, {summary['rejected']} rejected by the "
+        f"estimators, {summary['scored']} scored, {summary['trained']} trained",
+        f"- compute: {summary['seconds']:.0f} s on {summary['train_device']}",
+        "",
+        "## Chosen model",
+        "",
+        f"- architecture `{summary['hash']}` (architecture.json)",
+        f"- accuracy on the test split: float {summary['float_accuracy']:.2%} (measured), "
+        f"int8 {_pct(summary['int8_accuracy'])} (measured with the int8 model in TFLM)",
+        f"- flash: {summary['flash_bytes']:,} B .tflite (estimated "
+        f"{summary['flash_estimated_bytes']:,} B)",
+        f"- RAM: {summary['arena_bytes']:,} B TFLM arena measured (estimated "
+        f"{summary['arena_estimated_bytes']:,} B)",
+        f"- latency on {summary['device']}: {summary['latency_ms']:.2f} ms (predicted)",
+        "",
+        "## Pareto front (score against predicted latency)",
+        "",
+        "![Pareto front](pareto.png)",
+        "",
+        "| id | score | latency ms (pred.) | arena B (est.) | flash B (est.) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in store.front():
+        e = r.estimates
+        lines.append(f"| {r.id} | {r.scores.get(summary['metric'], float('nan')):.4g} | "
+                     f"{e.get('latency_ms') or 0:.2f} | {e.get('arena_bytes', 0):,} | "
+                     f"{e.get('flash_bytes', 0):,} |")
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2%}"

@@ -1,0 +1,225 @@
+"""`run_search`: one search from a board and a dataset to a verified int8 model.
+
+Stages: explore (estimators reject, a metric scores), Pareto front, shortlist, successive
+halving, full training of the winner, int8 conversion and export, report. Each stage commits
+its results to the run store, so `resume=True` continues a killed run where it stopped.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinynas.errors import TinyNASError
+from tinynas.search._base import SearchSpace
+from tinynas.search._constraints import Budget
+from tinynas.search._explore import ExploreLimits, explore, replay
+from tinynas.search._halving import SplitData, successive_halving
+from tinynas.search._pareto import pareto_front
+from tinynas.space import SpaceConfig
+from tinynas.store import CandidateStatus, RunStore
+
+METRIC_BATCH = 64  # images in the batch trainingless metrics score on
+DEFAULT_METRIC = "relu_count_penalized"  # see docs/benchmarks.md, proxy validation
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    device: str
+    out: Path
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    strategy: str = "evolution"
+    metric: str = "auto"
+    candidates: int | None = None
+    time_budget_s: float | None = None
+    max_flash_bytes: int | None = None
+    max_ram_bytes: int | None = None
+    max_latency_ms: float | None = None
+    max_unas_peak_bytes: int | None = None
+    shortlist: int = 8
+    halving_epochs: float = 1.0  # epochs of the first rung
+    epochs: float = 10.0  # full training of the winner
+    train_subset: int | None = None  # at most this many training images (quick runs)
+    seed: int = 0
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out"] = str(self.out)
+        return d
+
+
+def parse_duration(text: str) -> float:
+    """'90' or '90s', '10m', '1.5h' -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not m:
+        raise TinyNASError(f"time budget {text!r} is not a duration; use e.g. 90s, 10m or 2h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def _open_store(config: SearchConfig, resume: bool) -> RunStore:
+    db = config.out / "run.db"
+    if resume:
+        if not db.exists():
+            raise TinyNASError(f"nothing to resume in {config.out}: no run.db; drop --resume")
+        store = RunStore.open(config.out)
+        stored = store.config()
+        for key in ("device", "dataset", "strategy", "seed"):
+            if key in stored and stored[key] != getattr(config, key):
+                store.close()
+                raise TinyNASError(f"{config.out} was searched with {key}={stored[key]!r}, not "
+                                   f"{getattr(config, key)!r}; resume with the same settings")
+        return store
+    if db.exists():
+        raise TinyNASError(f"{config.out} already holds a run; pass --resume to continue it or "
+                           "choose another --out")
+    return RunStore.create(config.out, config.to_dict())
+
+
+def _split(ds: Any, config: SearchConfig) -> SplitData:
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(ds.x_train))
+    n_val = max(1, len(order) // 10)
+    val, train = order[:n_val], order[n_val:]
+    if config.train_subset is not None:
+        train = train[: config.train_subset]
+        val = val[: max(1, config.train_subset // 5)]
+    return SplitData(ds.x_train[train], ds.y_train[train], ds.x_train[val], ds.y_train[val],
+                     ds.num_classes)
+
+
+def resolve_metric(name: str, dataset: str) -> str:
+    """'auto' -> the best metric validated on this dataset (tinynas proxies validate), else
+    the default metric."""
+    if name != "auto":
+        return name
+    from tinynas.proxies import best_validated_metric
+
+    return best_validated_metric(dataset) or DEFAULT_METRIC
+
+
+def _metric(name: str, device: Any, budget: Budget) -> Any:
+    from tinynas.metrics import get_metric
+
+    if name == "relu_count_penalized":
+        return get_metric(name, device=device, budget=budget)
+    return get_metric(name)
+
+
+Progress = Callable[[str, int, int | None], None]  # stage, done, total
+
+
+def run_search(config: SearchConfig, resume: bool = False, progress: Progress | None = None,
+               devices_dir: str | None = None) -> dict[str, Any]:
+    """Runs (or resumes) a search; returns the summary of its chosen model."""
+    from tinynas.data import load_dataset
+    from tinynas.devices import get_device
+    from tinynas.search import get_strategy
+    from tinynas.train import TrainConfig, pick_device
+
+    started = time.monotonic()
+    device = get_device(config.device, devices_dir)
+    budget = Budget.for_device(device, config.max_flash_bytes, config.max_ram_bytes,
+                               config.max_latency_ms, config.max_unas_peak_bytes)
+    ds = load_dataset(config.dataset, config.data_dir)
+    metric_name = resolve_metric(config.metric, ds.name)
+    metric = _metric(metric_name, device, budget)
+    store = _open_store(config, resume)
+    try:
+        store.set_meta("status", "running")
+        store.set_meta("metric", metric_name)
+        space = SearchSpace(ds.input_shape, ds.num_classes, config.space)
+        strategy = get_strategy(config.strategy, space, config.seed + store.count())
+        replay(store, strategy, metric_name)
+        pick = np.random.default_rng(config.seed).choice(len(ds.x_train), METRIC_BATCH, False)
+        batch = (ds.x_train[pick], ds.y_train[pick])
+        limits = ExploreLimits(config.candidates, config.time_budget_s)
+        if limits.candidates is None and limits.time_budget_s is None:
+            limits = ExploreLimits(candidates=1000)
+        explore(store, strategy, metric, batch, device, budget, limits, config.seed,
+                on_result=lambda n: progress and progress("explore", n, limits.candidates))
+        scored = store.candidates(CandidateStatus.SCORED) + store.candidates(
+            CandidateStatus.TRAINED) + store.candidates(CandidateStatus.TRAINING)
+        scored = [r for r in scored if metric_name in r.scores]
+        if not scored:
+            raise TinyNASError(_nothing_fits(store, budget))
+        points = [(-r.scores[metric_name], r.estimates.get("latency_ms") or 0.0,
+                   r.estimates["arena_bytes"], r.estimates["flash_bytes"]) for r in scored]
+        store.mark_front([scored[i].id for i in pareto_front(points)])
+        shortlist = sorted(scored, key=lambda r: -r.scores[metric_name])[: config.shortlist]
+        data = _split(ds, config)
+        train_config = TrainConfig(epochs=config.epochs, flip=ds.name == "fashion-mnist")
+        counter = iter(range(1, 10**9))
+        winner = successive_halving(
+            store, shortlist, data, train_config, config.halving_epochs, config.seed,
+            on_trained=lambda *a: progress and progress("train", next(counter), None))
+        if progress:
+            progress("final", 0, 1)
+        from tinynas.search._finish import finish
+
+        done = finish(store, winner, data, ds.x_test, ds.y_test, train_config, ds.name,
+                      config.seed, config.out)
+        summary = _summary(config, store, device, budget, metric_name, done,
+                           time.monotonic() - started, pick_device())
+        from tinynas.search._report import write_report
+
+        write_report(store, summary, config.out)
+        store.finish("finished")
+        return summary
+    finally:
+        store.close()
+
+
+def _nothing_fits(store: RunStore, budget: Budget) -> str:
+    rejected = store.candidates(CandidateStatus.REJECTED)
+    if not rejected:
+        return "no candidate was scored; raise --candidates or --time-budget"
+    smallest = min(rejected, key=lambda r: (r.estimates["arena_bytes"], r.estimates["flash_bytes"]))
+    e = smallest.estimates
+    return (f"no architecture of {len(rejected)} tried fits the budget ({_budget_text(budget)}); "
+            f"the smallest needs {e['flash_bytes']:,} B flash and {e['arena_bytes']:,} B RAM "
+            f"(μNAS peak {e['unas_peak_bytes']:,} B): relax --max-flash/--max-ram or choose a "
+            "larger board")
+
+
+def _budget_text(budget: Budget) -> str:
+    parts = []
+    if budget.flash_bytes is not None:
+        parts.append(f"flash <= {budget.flash_bytes:,} B")
+    if budget.ram_bytes is not None:
+        parts.append(f"RAM <= {budget.ram_bytes:,} B")
+    if budget.latency_ms is not None:
+        parts.append(f"latency <= {budget.latency_ms} ms")
+    if budget.unas_peak_bytes is not None:
+        parts.append(f"μNAS peak <= {budget.unas_peak_bytes:,} B")
+    return ", ".join(parts)
+
+
+def _summary(config: SearchConfig, store: RunStore, device: Any, budget: Budget, metric: str,
+             done: Any, seconds: float, train_device: str) -> dict[str, Any]:
+    est = done.candidate.estimates
+    return {
+        "run": config.out.name, "out": str(config.out), "device": device.name,
+        "budget_text": _budget_text(budget), "dataset": config.dataset,
+        "strategy": config.strategy, "metric": metric, "seed": config.seed,
+        "evaluated": store.count(), "rejected": store.count(CandidateStatus.REJECTED),
+        "scored": store.count() - store.count(CandidateStatus.REJECTED),
+        "trained": len({t.candidate_id for t in store.trainings()}),
+        "seconds": seconds, "train_device": train_device,
+        "candidate_id": done.candidate.id, "hash": done.candidate.hash,
+        "architecture": done.candidate.architecture.to_dict(),
+        "float_accuracy": done.float_accuracy, "int8_accuracy": done.int8_accuracy,
+        "flash_bytes": done.flash_bytes, "flash_estimated_bytes": est["flash_bytes"],
+        "arena_bytes": done.arena_bytes, "arena_estimated_bytes": est["arena_bytes"],
+        "unas_peak_bytes": est["unas_peak_bytes"], "latency_ms": est.get("latency_ms") or 0.0,
+        "provenance": {"float_accuracy": "measured", "int8_accuracy": "measured (TFLM)",
+                       "flash_bytes": "measured (file)", "arena_bytes": "measured (TFLM)",
+                       "*_estimated_bytes": "estimated", "latency_ms": "predicted"},
+    }
