@@ -128,9 +128,9 @@ def test_budgets_are_size_minus_reserve() -> None:
 
 def test_latency_model_falls_back_to_default() -> None:
     latency = get_device("nucleo-l4r5zi").latency
-    assert latency.coefficients("CONV_2D") == OpLatencyCoefficients(2.0, 4.0, 3000.0)
+    assert latency.coefficients("CONV_2D") == OpLatencyCoefficients(7.166, 20.03, 1998.0)
     assert latency.coefficients("GATHER") == latency.ops["default"]
-    assert latency.source.startswith("placeholder")
+    assert latency.source.startswith("fitted to MLPerf Tiny v0.5")
 
 
 def test_latency_placeholders_rank_cores_and_depthwise() -> None:
@@ -151,7 +151,7 @@ def test_device_is_frozen_and_to_dict_is_json() -> None:
     assert data["aliases"] == ["teensy", "imxrt", "teensy41"]
     assert data["ram_budget_bytes"] == 512 * KB
     assert data["flash_budget_bytes"] == 8 * KB * KB - 512 * KB
-    assert data["latency"]["ops"]["default"]["cycles_per_mac"] == 1.2
+    assert data["latency"]["ops"]["CONV_2D"]["cycles_per_mac"] == 4.253
     assert data["kernel_library"] in KERNEL_LIBRARIES
 
 
@@ -217,7 +217,7 @@ def test_missing_user_dir(tmp_path: Path) -> None:
         load_catalogue(tmp_path / "nowhere")
 
 
-LATENCY_CONV = "[latency.ops.CONV_2D]\ncycles_per_mac = 2.0"
+LATENCY_CONV = "[latency.ops.CONV_2D]\ncycles_per_mac = 7.166"
 
 
 @pytest.mark.parametrize(
@@ -286,13 +286,13 @@ def test_malformed_field_names_path_and_field(
         ),
         (
             LATENCY_CONV,
-            LATENCY_CONV.replace("2.0", "-2.0"),
+            LATENCY_CONV.replace("7.166", "-2.0"),
             "field 'latency.ops.CONV_2D.cycles_per_mac' "
             "must be a finite non-negative number, got -2.0",
         ),
         (
             LATENCY_CONV,
-            LATENCY_CONV.replace("2.0", '"fast"'),
+            LATENCY_CONV.replace("7.166", '"fast"'),
             "field 'latency.ops.CONV_2D.cycles_per_mac' must be a finite",
         ),
         (

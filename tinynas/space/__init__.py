@@ -7,8 +7,15 @@ The builders that need torch or TensorFlow live in `tinynas.space.torch_builder`
 from __future__ import annotations
 
 from tinynas.space._arch import (
+    KERNEL_SIZES,
+    LAYER_TYPES,
+    MAX_BLOCKS,
+    MAX_DENSE,
     MAX_FILTERS,
+    MAX_LAYERS_PER_BLOCK,
     MAX_UNITS,
+    POOL_SIZES,
+    POOL_TYPES,
     SCHEMA,
     Architecture,
     ConvBlock,
@@ -22,8 +29,15 @@ from tinynas.space._sample import SpaceConfig, sample
 from tinynas.space._validate import problems, validate
 
 __all__ = [
+    "KERNEL_SIZES",
+    "LAYER_TYPES",
+    "MAX_BLOCKS",
+    "MAX_DENSE",
     "MAX_FILTERS",
+    "MAX_LAYERS_PER_BLOCK",
     "MAX_UNITS",
+    "POOL_SIZES",
+    "POOL_TYPES",
     "SCHEMA",
     "Architecture",
     "ConvBlock",

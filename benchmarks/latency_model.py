@@ -1,0 +1,174 @@
+"""Latency model: fit the per-op cycle model to MLPerf Tiny's published reference latencies.
+
+Fits tinynas's cycle model (tinynas/estimators/_calibrate.py) to the four MLPerf Tiny v0.5
+reference latencies on NUCLEO-L4R5ZI (TFLM 2.3.1 + CMSIS-NN, Cortex-M4F at 120 MHz), checks it
+leave-one-model-out (fit on three, predict the fourth), and shows how the one prior the data
+cannot check (FULLY_CONNECTED cost per MAC relative to CONV_2D) moves the AD prediction.
+
+The Cortex-M7 boards get the fit scaled by the median M7/M4F cycle ratio of ST's own v1.2
+results (NUCLEO-H7A3ZI-Q vs NUCLEO-L4R5ZI): an estimate, not a fit, since no TFLM + CMSIS-NN
+latency on a Cortex-M7 is published in the same table. Plumerai's DISCO-F746NG figures are a
+different stack and are not used.
+
+    python benchmarks/latency_model.py [--fixtures ../shared/fixtures/mlperf-tiny]
+                                       [--out benchmarks/out] [--write-devices]
+
+--write-devices rewrites the [latency] section of every catalogue board that runs TFLM +
+CMSIS-NN on a Cortex-M4F (the fit) or a Cortex-M7 (the scaled fit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from tinynas.devices import load_catalogue, parse_device
+from tinynas.estimators._calibrate import (
+    M4F_TFLM_REFERENCE_PRIOR,
+    MLPERF_TINY_V05_CLOCK_HZ,
+    Calibration,
+    LatencySample,
+    Prior,
+    latency_toml,
+    leave_one_out,
+    mlperf_reference_samples,
+    with_source,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = {"kws_ref_model.tflite": "KWS", "vww_96_int8.tflite": "VWW",
+         "pretrainedResnet_quant.tflite": "IC", "ad01_int8.tflite": "AD"}  # fmt: skip
+
+# ST's MLPerf Tiny v1.2 results, ms per inference (mlperf-tiny fixtures README): the same
+# vendor's software on a Cortex-M4F and a Cortex-M7, so their cycle ratio isolates the core.
+ST_V12_M4F_MS = {"KWS": 43.2, "VWW": 88.9, "IC": 165.1, "AD": 5.3}  # NUCLEO-L4R5ZI, 120 MHz
+ST_V12_M7_MS = {"KWS": 11.3, "VWW": 23.8, "IC": 40.8, "AD": 1.2}  # NUCLEO-H7A3ZI-Q, 280 MHz
+ST_V12_M4F_HZ, ST_V12_M7_HZ = 120_000_000, 280_000_000
+
+
+def m7_cycle_ratio() -> tuple[float, dict[str, float]]:
+    """Median over the four models of (M7 cycles / M4F cycles) in ST's v1.2 results."""
+    ratios = {k: ST_V12_M7_MS[k] * ST_V12_M7_HZ / (ST_V12_M4F_MS[k] * ST_V12_M4F_HZ)
+              for k in ST_V12_M4F_MS}  # fmt: skip
+    return statistics.median(ratios.values()), ratios
+
+
+def fc_sensitivity(samples: list[LatencySample], ratios: list[float]) -> list[dict[str, float]]:
+    """Leave-one-out errors when the prior's FC/conv cost-per-MAC ratio takes other values."""
+    rows = []
+    base = M4F_TFLM_REFERENCE_PRIOR
+    for ratio in ratios:
+        fc = ratio * base.centre.conv_cycles_per_mac
+        prior = Prior.around(replace(base.centre, fc_cycles_per_mac=fc), 1.0)
+        cal = leave_one_out(samples, MLPERF_TINY_V05_CLOCK_HZ, prior)
+        rows.append({"fc_ratio": ratio, **{SHORT[r.name]: r.error for r in cal.rows}})
+    return rows
+
+
+def markdown(cal: Calibration, samples: list[LatencySample], sensitivity: list[dict],
+             m7: tuple[float, dict[str, float]]) -> str:  # fmt: skip
+    macs = {s.name: sum(op.macs for op in s.ops) for s in samples}
+    title = ("## Latency model: leave-one-model-out on MLPerf Tiny v0.5 reference "
+             "(NUCLEO-L4R5ZI, TFLM 2.3.1 + CMSIS-NN, 120 MHz)")  # fmt: skip
+    header = ("| model | MACs | published ms | fit on all 4, ms | fit on the other 3, ms | "
+              "leave-one-out error |")  # fmt: skip
+    lines = [title, "", header, "|---|---:|---:|---:|---:|---:|"]
+    for r in cal.rows:
+        lines.append(
+            f"| {SHORT[r.name]} | {macs[r.name]:,} | {r.latency_ms:.1f} | "
+            f"{r.fitted_ms:.1f} | {r.held_out_ms:.1f} | {100 * r.error:+.1f}% |"
+        )
+    lines += ["", f"max |error| {100 * cal.max_abs_error:.1f}%. Fitted parameters (cycles):", ""]
+    lines += [f"- {k} = {v:.4g}" for k, v in asdict(cal.parameters).items()]
+    note = ("AD leans on the prior FC/conv cost-per-MAC ratio (the other models have almost no "
+            "FC MACs); leave-one-out error as that ratio varies:")  # fmt: skip
+    lines += ["", note, "", "| FC/conv prior ratio | KWS | VWW | IC | AD |",
+              "|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in sensitivity:
+        cells = " | ".join(f"{100 * row[k]:+.1f}%" for k in ("KWS", "VWW", "IC", "AD"))
+        lines.append(f"| {row['fc_ratio']:.2f} | {cells} |")
+    ratio, per_model = m7
+    detail = ", ".join(f"{k} {v:.3f}" for k, v in per_model.items())
+    lines += [
+        "",
+        f"Cortex-M7 scale (ST v1.2, H7A3ZI-Q vs L4R5ZI cycles): median {ratio:.3f} ({detail}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def sources(cal: Calibration, m7_ratio: float) -> tuple[str, str, str]:
+    """`latency.source` of the L4R5ZI, of the other M4F boards, and of the M7 boards."""
+    errors = ", ".join(f"{SHORT[r.name]} {100 * r.error:+.0f}%" for r in cal.rows)
+    fit = ("fitted to MLPerf Tiny v0.5 reference (TFLM 2.3.1 + CMSIS-NN) latencies on "
+           "NUCLEO-L4R5ZI, benchmarks/latency_model.py; leave-one-model-out error <= "
+           f"{100 * cal.max_abs_error:.0f}% ({errors}; AD rests on a prior "
+           "FULLY_CONNECTED/CONV_2D cost ratio set with AD's figure in view); newer TFLM + "
+           "CMSIS-NN builds run up to ~2x faster: "
+           "refit with 'tinynas calibrate'")  # fmt: skip
+    other_m4 = fit + "; cycles taken unchanged for this Cortex-M4F board (its clock converts)"
+    m7 = (f"scaled estimate, not a fit: the NUCLEO-L4R5ZI reference-stack fit ({fit.split(';')[0]}"
+          f") x {m7_ratio:.3f}, the median Cortex-M7/M4F cycle ratio of ST's MLPerf Tiny v1.2 "
+          "results (NUCLEO-H7A3ZI-Q vs NUCLEO-L4R5ZI); no TFLM + CMSIS-NN latency on a Cortex-M7 "
+          "was published to fit, and Plumerai's DISCO-F746NG results (another stack) are not "
+          "used; refit with 'tinynas calibrate'")  # fmt: skip
+    return fit, other_m4, m7
+
+
+def write_devices(cal: Calibration, m7_ratio: float) -> list[str]:
+    """Rewrite the [latency] section of each TFLM + CMSIS-NN M4F and M7 board; their names."""
+    fit, other_m4, m7 = sources(cal, m7_ratio)
+    written = []
+    for name, device in load_catalogue().items():
+        if device.kernel_library != "cmsis-nn" or device.core not in ("cortex-m4f", "cortex-m7"):
+            continue
+        if device.core == "cortex-m7":
+            model = with_source(cal.parameters.scaled(m7_ratio), m7)
+        else:
+            model = with_source(cal.parameters, fit if name == "nucleo-l4r5zi" else other_m4)
+        path = ROOT / "devices" / f"{name}.toml"
+        text = path.read_text(encoding="utf-8")
+        text = text[: text.index("\n[latency]\n") + 1] + latency_toml(model)
+        parse_device(str(path), name, text)  # never write a file the catalogue would refuse
+        path.write_text(text, encoding="utf-8")
+        written.append(name)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fixtures", type=Path,
+                        default=ROOT.parent / "shared" / "fixtures" / "mlperf-tiny")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--write-devices", action="store_true")
+    args = parser.parse_args()
+    samples = mlperf_reference_samples(args.fixtures)
+    cal = leave_one_out(samples, MLPERF_TINY_V05_CLOCK_HZ, M4F_TFLM_REFERENCE_PRIOR)
+    sensitivity = fc_sensitivity(samples, [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    m7 = m7_cycle_ratio()
+    report = markdown(cal, samples, sensitivity, m7)
+    print(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latency_model.md").write_text(report, encoding="utf-8")
+    result = {
+        "clock_hz": cal.clock_hz,
+        "prior": {"centre": asdict(M4F_TFLM_REFERENCE_PRIOR.centre),
+                  "width": asdict(M4F_TFLM_REFERENCE_PRIOR.width)},
+        "parameters": asdict(cal.parameters),
+        "leave_one_out": [{**asdict(r), "error": r.error} for r in cal.rows],
+        "max_abs_error": cal.max_abs_error,
+        "fc_ratio_sensitivity": sensitivity,
+        "m7_cycle_ratio": m7[0],
+        "m7_parameters": asdict(cal.parameters.scaled(m7[0])),
+        "provenance": {"latency_ms": "published (MLPerf Tiny v0.5)", "fitted_ms": "predicted",
+                       "held_out_ms": "predicted"},
+    }  # fmt: skip
+    (args.out / "latency_model.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.write_devices:
+        print("rewrote [latency] of:", ", ".join(write_devices(cal, m7[0])))
+
+
+if __name__ == "__main__":
+    main()

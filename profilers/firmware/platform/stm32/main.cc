@@ -1,0 +1,73 @@
+// tinynas profiler firmware for STM32 boards: the protocol engine on the ST-LINK serial port,
+// with TFLM + CMSIS-NN as its runner. Every figure of the board comes from its catalogue TOML
+// through CMake (TN_* compile definitions); see CMakeLists.txt and cmake/catalogue.cmake.
+#include <cstdint>
+
+#include "board.h"
+#include "protocol_engine.h"
+#include "tflm_runner.h"
+
+#ifndef TN_CHUNK_BYTES
+#define TN_CHUNK_BYTES 1024u  // upload frame payload: 89 ms at 115200 baud, 11 ms at 921600
+#endif
+
+namespace {
+
+// The model buffer and tensor arena (PROTOCOL.md section 7): RAM less the runtime reserve.
+// In its own section so start-up code does not spend time zeroing it.
+alignas(16) uint8_t g_pool[TN_POOL_BYTES] __attribute__((section(".pool")));
+
+tn_engine g_engine;
+tn_config g_config;
+tn_platform g_platform;
+tn_runner g_runner;
+
+void WriteBytes(void*, const uint8_t* data, uint32_t size) { board_write(data, size); }
+uint32_t Cycles(void*) { return board_cycles(); }
+uint32_t Micros(void*) { return board_micros(); }
+
+void Configure() {
+  tn_config& c = g_config;
+  c.board = TN_BOARD;
+  c.core = TN_CORE;
+  c.runtime = TN_RUNTIME;
+  c.kernels = TN_KERNELS;
+  c.latency_source = nullptr;  // measured: DWT cycle counter
+  c.emulated = 0;
+  c.clock_hz = TN_CLOCK_HZ;
+  c.sram_bytes = TN_SRAM_BYTES;
+  c.flash_bytes = TN_FLASH_BYTES;
+  c.pool = g_pool;
+  c.pool_bytes = TN_POOL_BYTES;
+  c.slot = reinterpret_cast<const uint8_t*>(TN_SLOT_ADDRESS);
+  c.slot_bytes = TN_SLOT_BYTES;
+  c.chunk_bytes = TN_CHUNK_BYTES;
+  c.upload_idle_ms = 0;  // the protocol's 5 s
+  g_platform.ctx = nullptr;
+  g_platform.write = WriteBytes;
+  g_platform.cycles = Cycles;
+  g_platform.timer_us = Micros;
+}
+
+void Banner() {
+  static const char kBanner[] = "# tinynas profiler firmware (" TN_PROTOCOL ") on " TN_BOARD
+                                ", " TN_RUNTIME ", " TN_KERNELS "\r\n";
+  board_write(reinterpret_cast<const uint8_t*>(kBanner), sizeof(kBanner) - 1);
+}
+
+}  // namespace
+
+int main() {
+  board_init();
+  Configure();
+  tflm_runner_bind(&g_runner);
+  tn_engine_init(&g_engine, &g_config, &g_platform, &g_runner);
+  Banner();
+  uint8_t received[64];
+  for (;;) {
+    uint32_t count = board_read(received, sizeof(received));
+    uint32_t now = board_millis();
+    if (count > 0) tn_engine_feed(&g_engine, received, count, now);
+    tn_engine_poll(&g_engine, now);
+  }
+}

@@ -1,0 +1,199 @@
+"""``tinynas profile``, ``emulate``, ``ports`` and ``flash`` run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tinynas.devices import ENV_VAR
+from tinynas.profile import FAULTS_ENV, ProfilerClient, SerialTransport, spawn_emulator
+from tinynas.testing.profiler import reference_model, within
+from tinynas.tflite_file import read_tflite
+
+DEVICES_DIR = Path(__file__).resolve().parents[2] / "devices"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, FAULTS_ENV)}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "tinynas", *args], env=full_env,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``tinynas ARGS`` in this process (for error paths: no interpreter start-up)."""
+    from tinynas.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, int(caught.value.code or 0), out, err)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "model.tflite"
+    path.write_bytes(reference_model())
+    return path
+
+
+def small_board(folder: Path, sram: str) -> Path:
+    """nucleo-f446re renamed ``tiny-board`` with ``sram`` bytes of SRAM."""
+    text = (DEVICES_DIR / "nucleo-f446re.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "nucleo-f446re"', 'name = "tiny-board"')
+    text = text.replace('aliases = ["stm32f4", "f446re"]', "aliases = []")
+    text = text.replace("sram_bytes = 131_072", f"sram_bytes = {sram}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny-board.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+# ---- profile --------------------------------------------------------------------------------
+
+
+def test_profile_json_is_emulated(model_file: Path) -> None:
+    result = run_cli("profile", str(model_file), "--emulate", "stm32", "--runs", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["source"] == "emulated" and data["board"]["emulated"] is True
+    assert len(data["run_latency_ms"]) == 3 and data["output_matches"] is True
+    assert [op["op"] for op in data["ops"]] == [op.op for op in read_tflite(model_file).ops]
+    assert data["input"] == "random:1"
+
+
+def test_profile_table_says_emulated(model_file: Path) -> None:
+    result = run_cli("profile", str(model_file), "--emulate", "nucleo-l4r5zi", "--runs", "2",
+                     "--input", "zeros")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "(emulated)" in result.stdout and "matches host TFLM" in result.stdout
+    assert "zeros" in result.stdout and "per-op cycles" in result.stdout
+
+
+def test_profile_retries_faults_from_the_environment(model_file: Path) -> None:
+    result = run_cli("profile", str(model_file), "--emulate", "stm32", "--runs", "1", "--json",
+                     env={FAULTS_ENV: "corrupt:2"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["upload"]["retries"] == 2
+
+
+@pytest.mark.parametrize("args, fragments", [
+    ((), ("exactly one of a port",)),
+    (("--port", "/dev/null-x", "--emulate", "stm32"), ("exactly one of a port",)),
+    (("--port", "/dev/no-such-port"), ("cannot open serial port", "tinynas ports")),
+    (("--emulate", "no-such-board"), ("board 'no-such-board' not found",)),
+    (("--emulate", "stm32", "--runs", "0"), ("runs must be 1..10000",)),
+])  # fmt: skip
+def test_profile_errors(capsys: pytest.CaptureFixture[str], model_file: Path,
+                        args: tuple[str, ...], fragments: tuple[str, ...]) -> None:  # fmt: skip
+    one_line_error(run_main(capsys, "profile", str(model_file), *args), *fragments)
+
+
+def test_profile_refuses_a_model_the_board_cannot_hold(model_file: Path, tmp_path: Path) -> None:
+    pool_bytes = model_file.stat().st_size // 2  # SRAM left after the runtime reserve
+    folder = small_board(tmp_path / "devices", str(32_768 + pool_bytes))
+    result = run_cli("profile", str(model_file), "--emulate", "tiny-board", "--devices-dir",
+                     str(folder))  # fmt: skip
+    one_line_error(result, "model-too-large", f"holds {pool_bytes} bytes")
+
+
+def test_profile_refuses_a_file_that_is_not_a_model(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    path = tmp_path / "notes.tflite"
+    path.write_text("not a model")
+    one_line_error(run_main(capsys, "profile", str(path), "--emulate", "stm32"), "notes.tflite")
+
+
+# ---- emulate --------------------------------------------------------------------------------
+
+
+def test_emulate_serves_on_tcp() -> None:
+    proc, url = spawn_emulator("nucleo-f446re", "--tcp", "0", "--seed", "5")
+    try:
+        assert url.startswith("socket://127.0.0.1:")
+        with SerialTransport.open(url, 115200) as transport:
+            client = ProfilerClient(transport)
+            within(10, client.sync)
+            info = within(10, client.info)
+        assert (info.board, info.emulated) == ("nucleo-f446re", True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_emulate_serves_on_a_pty_until_stopped(model_file: Path) -> None:
+    proc, url = spawn_emulator("stm32", "--pty", "--slot-model", str(model_file))
+    try:
+        assert url.startswith("/dev/")
+        with SerialTransport.open(url, 115200) as transport:
+            client = ProfilerClient(transport)
+            within(10, client.sync)
+            assert len(within(10, client.load_slot)) == 8
+    finally:
+        start = time.monotonic()
+        proc.terminate()
+        proc.wait(timeout=10)
+        assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (("no-such-board",), ("board 'no-such-board' not found",)),
+    (("stm32", "--fault", "explode:1"), ("bad emulator fault 'explode:1'",)),
+    (("stm32", "--pty", "--tcp", "0"), ("--pty or --tcp",)),
+    (("stm32", "--chunk-bytes", "0"), ("--chunk-bytes must be",)),
+])  # fmt: skip
+def test_emulate_errors(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                       fragments: tuple[str, ...]) -> None:  # fmt: skip
+    one_line_error(run_main(capsys, "emulate", *args), *fragments)
+
+
+# ---- ports and flash ------------------------------------------------------------------------
+
+
+def test_ports_lists_this_machines_ports() -> None:
+    result = run_cli("ports", "--json")
+    assert result.returncode == 0, result.stderr
+    for port in json.loads(result.stdout):
+        assert set(port) >= {"port", "usb_id", "product", "board", "candidates"}
+        assert port["usb_id"] is not None
+    text = run_cli("ports")
+    assert text.returncode == 0 and text.stdout.strip()
+
+
+def test_flash_without_a_probe_is_one_clear_line(model_file: Path, tmp_path: Path) -> None:
+    start = time.monotonic()
+    result = run_cli("flash", "--device", "stm32", "--model", str(model_file))
+    one_line_error(result, "no debug probe found for board 'nucleo-l4r5zi'", "stm32l4r5zitx")
+    assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize("device, args, fragments", [
+    ("esp32-s3-devkitc", ("MODEL", "--model"), ("has no model slot",)),
+    ("stm32", ("x.hex",), ("firmware file 'x.hex' not found",)),
+    ("stm32", ("notes.txt",), ("not a firmware file",)),
+    ("teensy-41", ("FIRMWARE",), ("no pyocd target",)),
+    ("stm32", ("FIRMWARE", "--model"), ("is not a TFLite model",)),
+])  # fmt: skip
+def test_flash_errors(capsys: pytest.CaptureFixture[str], model_file: Path, tmp_path: Path,
+                      device: str, args: tuple[str, ...], fragments: tuple[str, ...]
+                      ) -> None:  # fmt: skip
+    firmware = tmp_path / "profiler.bin"
+    firmware.write_bytes(bytes(1024))
+    paths = {"MODEL": str(model_file), "FIRMWARE": str(firmware)}
+    result = run_main(capsys, "flash", "--device", device, *(paths.get(a, a) for a in args))
+    one_line_error(result, *fragments)

@@ -1,0 +1,143 @@
+"""``tinynas check``: the CI gate. Exit 0 when every model fits, 1 when any limit is exceeded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tinynas.check import CheckReport, CheckRow
+
+
+def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """Parses a size option; a bad one is a TinyNASError (one line, exit 2)."""
+    from tinynas.sizes import SizeError, parse_size
+
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except SizeError as e:
+        raise SizeError(f"--{param.name.replace('_', '-')}: {e}") from e  # type: ignore[union-attr]
+
+
+def _latency_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    from tinynas.check import parse_latency_ms
+
+    return None if value is None else parse_latency_ms(value)
+
+
+def _console() -> Console:
+    """A console that does not squeeze the table to 80 columns when stdout is not a terminal."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 160))
+
+
+def _cell(value: float | None, unit: str, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    sign = "+" if signed else ""
+    return f"{value:{sign},.2f} ms" if unit == "ms" else f"{value:{sign},.0f} B"
+
+
+def _verdict(row: CheckRow) -> str:
+    if not row.checked:
+        return "not checked"
+    return "ok" if row.ok else "[bold red]OVER BUDGET[/bold red]"
+
+
+def _table(report: CheckReport) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, title="tinynas check", title_justify="left")
+    for header in ("model", "device", "resource", "value", "", "limit", "margin"):
+        numeric = header in ("value", "limit", "margin")
+        table.add_column(header, justify="right" if numeric else "left")
+    table.add_column("limit from")
+    table.add_column("verdict")
+    for check in report.checks:
+        for row in check.rows:
+            style = None if row.ok else "red"
+            table.add_row(check.path.name, check.device, row.resource,
+                          _cell(row.value, row.unit), row.kind, _cell(row.limit, row.unit),
+                          _cell(row.margin, row.unit, signed=True), row.limit_source,
+                          _verdict(row), style=style)  # fmt: skip
+    return table
+
+
+def _summary(report: CheckReport) -> str:
+    failed = [c for c in report.checks if not c.passed]
+    if not failed:
+        return f"check passed: {len(report.checks)} model/board pair(s) within every limit"
+    over = "; ".join(
+        f"{c.path.name} on {c.device}: {', '.join(r.resource for r in c.failures)}" for c in failed
+    )
+    return f"check failed: {len(failed)} of {len(report.checks)} over budget ({over})"
+
+
+def _print(report: CheckReport) -> None:
+    console = _console()
+    console.print(_table(report))
+    console.print(_summary(report), markup=False, highlight=False)
+    console.print(
+        "flash and RAM: measured (file size; TFLM arena, x86 reference build) plus the "
+        "board's reserves; latency: predicted by the board's cycle model",
+        style="dim",
+    )
+
+
+@click.command("check")
+@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--device", "device_names", multiple=True, required=True,
+              help="Board name or alias; repeat for several boards.")
+@click.option("--max-flash", callback=_size_option, metavar="SIZE",
+              help="Limit on model file + firmware reserve: 65536, 512KB, 512KiB, 1MB, 1MiB.")
+@click.option("--max-ram", callback=_size_option, metavar="SIZE",
+              help="Limit on TFLM arena + runtime reserve, e.g. 64KB (64,000 B) or 64KiB.")
+@click.option("--max-latency", callback=_latency_option, metavar="MS",
+              help="Limit on the predicted latency in milliseconds.")
+@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
+@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also write the verdict as JUnit XML, for CI test reports.")
+def check(
+    models: tuple[Path, ...],
+    device_names: tuple[str, ...],
+    max_flash: int | None,
+    max_ram: int | None,
+    max_latency: float | None,
+    devices_dir: Path | None,
+    as_json: bool,
+    junit: Path | None,
+) -> None:  # fmt: skip
+    """Gate MODELS (int8 .tflite) on a board: exit 0 when every limit holds, 1 when any is
+    exceeded, 2 for bad input.
+
+    Flash is the model file plus the board's firmware reserve; RAM is the TFLM arena (measured by
+    loading the model in TFLite Micro) plus the runtime reserve; latency is the board's
+    prediction. Without --max-flash / --max-ram the limits are the board's flash and SRAM.
+    """
+    import json
+    import sys
+
+    from tinynas.check import Limits, check_models, write_junit
+    from tinynas.devices import get_device
+
+    devices = [get_device(name, devices_dir) for name in device_names]
+    report = check_models(models, devices, Limits(max_flash, max_ram, max_latency))
+    if junit is not None:
+        write_junit(report, junit)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print(report)
+    sys.exit(report.exit_code)  # not ctx.exit: click returns its code in non-standalone mode

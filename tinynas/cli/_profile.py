@@ -1,0 +1,115 @@
+"""``tinynas profile``: a model's latency, per-op cycles, arena and output check on a board."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tinynas.profile import ProfileResult
+
+
+def console() -> Console:
+    """A console that does not squeeze tables to 80 columns when stdout is not a terminal."""
+    from rich.console import Console
+
+    out = Console()
+    return out if out.is_terminal else Console(width=max(out.width, 140))
+
+
+def _summary(result: ProfileResult) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    b, src = result.board, result.source
+    table = Table(title=f"{result.model_path} on {b.board} ({src})", title_justify="left",
+                  box=box.SIMPLE)  # fmt: skip
+    for header in ("field", "value", "source"):
+        table.add_column(header, style="bold" if header == "field" else None)
+    rows = [
+        ("latency (median)", f"{result.latency_ms:,.3f} ms", src),
+        ("latency min / max", f"{result.min_latency_ms:,.3f} / {result.max_latency_ms:,.3f} ms",
+         f"{src}, {result.runs} runs after {result.warmup} warm-up"),
+        ("arena", (f"{result.arena.used_bytes:,} B of {result.arena.available_bytes:,} B free "
+                   f"next to the model ({result.arena.model_in})"), "reported by the board"),
+        ("output", _output_text(result), "board CRC32 vs TFLM on this machine"),
+        ("input", result.input, "PROTOCOL.md section 4"),
+        ("board", f"{b.board}: {b.core} at {b.clock_hz / 1e6:g} MHz, {b.runtime}, {b.kernels}",
+         "info%"),
+        ("upload", (f"{result.model_bytes:,} B in {result.upload.seconds:.2f} s "
+                    f"({result.upload.bytes_per_s / 1024:,.1f} KiB/s, "
+                    f"{result.upload.retries} retries)"), "measured on this machine"),
+    ]  # fmt: skip
+    if b.emulated:
+        rows.append(("cycles from", str(b.latency_source), "the device's latency model"))
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _output_text(result: ProfileResult) -> str:
+    if result.output_matches:
+        return f"matches host TFLM (crc32 {result.output_crc32})"
+    return f"DIFFERS: board crc32 {result.output_crc32}, host {result.host_output_crc32}"
+
+
+def _ops_table(result: ProfileResult) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"per-op cycles (median over {result.runs} runs, {result.source})",
+                  box=box.SIMPLE_HEAD)  # fmt: skip
+    for header, justify in (("#", "right"), ("op", "left"), ("cycles", "right"),
+                            ("ms", "right"), ("share", "right")):  # fmt: skip
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    total = sum(op.cycles for op in result.ops) or 1.0
+    for op in result.ops:
+        table.add_row(str(op.index), op.op, f"{op.cycles:,.0f}", f"{op.latency_ms:,.3f}",
+                      f"{100 * op.cycles / total:.1f} %")  # fmt: skip
+    return table
+
+
+@click.command("profile")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--port", default=None, help="Serial port, pty path or socket://HOST:PORT URL.")
+@click.option("--emulate", "emulate", default=None, metavar="DEVICE",
+              help="Start an emulated DEVICE in this process instead (latency emulated).")
+@click.option("--runs", default=10, show_default=True, help="Timed runs.")
+@click.option("--warmup", default=1, show_default=True, help="Untimed runs first.")
+@click.option("--input", "input_kind", type=click.Choice(["random", "zeros"]), default="random",
+              show_default=True, help="Input tensor: the protocol's seeded generator, or zeros.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the random input.")
+@click.option("--baud", type=int, default=None, help="Line rate (default: the board's, or 115200).")
+@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
+@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmup: int,
+            input_kind: str, seed: int, baud: int | None, devices_dir: Path | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Measure MODEL.tflite on a board (--port) or an emulated board (--emulate).
+
+    Uploads the model, runs it, checks the board's output against TFLM on this machine, and
+    reports median/min/max latency, per-op cycles and the arena. Exit status 1 when the outputs
+    differ.
+    """
+    import json
+
+    from tinynas.profile import profile_model
+
+    result = profile_model(model, port=port, emulate=emulate, runs=runs, warmup=warmup,
+                           input_seed=seed if input_kind == "random" else None, baud=baud,
+                           devices_dir=devices_dir)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        console().print(_summary(result), _ops_table(result))
+    if not result.output_matches:
+        click.echo(f"error: the board's output differs from TFLM on this machine "
+                   f"(crc32 {result.output_crc32} vs {result.host_output_crc32})", err=True)
+        sys.exit(1)

@@ -1,0 +1,48 @@
+"""`tinynas refine`: width refinement of a run's chosen architecture (RARTS or DARTS)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command()
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("--candidate", "candidate_id", type=int, default=None,
+              help="Candidate id (default: the run's chosen model).")
+@click.option("--method", type=click.Choice(["rarts", "darts1"]), default="rarts",
+              show_default=True)
+@click.option("--epochs", type=float, default=3.0, show_default=True, help="Search epochs.")
+@click.option("--lambda", "lam", type=float, default=1.0, show_default=True,
+              help="RARTS lambda (weight of the auxiliary loss).")
+@click.option("--beta", type=float, default=1.0, show_default=True,
+              help="RARTS beta (coupling of the two networks).")
+@click.option("--mu", type=float, default=2.0, show_default=True,
+              help="Weight of the flash/RAM/latency penalty.")
+@click.option("--retrain-epochs", type=float, default=10.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+def refine(run: str, candidate_id: int | None, method: str, epochs: float, lam: float,
+           beta: float, mu: float, retrain_epochs: float, seed: int, devices_dir: str | None,
+           as_json: bool) -> None:
+    """Refine the channel widths of a run's architecture under the board budget."""
+    from tinynas.refine import RefineConfig
+    from tinynas.refine._run import refine_run
+
+    config = RefineConfig(method=method, epochs=epochs, lam=lam, beta=beta, mu=mu, seed=seed)
+    summary = refine_run(run, config, candidate_id, retrain_epochs, devices_dir)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"refined candidate {summary['from_candidate']} with {method}: widths "
+               f"{summary['widths']} ({summary['narrowed']} steps narrowed to fit)")
+    e = summary["estimate"]
+    click.echo(f"flash {e['flash_bytes']:,} B, arena {e['arena_bytes']:,} B (estimated), "
+               f"latency {e['latency_ms']:.2f} ms (predicted)")
+    int8 = summary["int8_accuracy"]
+    click.echo(f"test accuracy: float {summary['test_accuracy']:.2%}, int8 "
+               f"{'n/a' if int8 is None else f'{int8:.2%}'} (measured)")
+    click.echo(f"search {summary['search_seconds']:.0f} s, retraining "
+               f"{summary['retrain_seconds']:.0f} s; files in {summary['out']}/")

@@ -1,0 +1,78 @@
+"""Size strings of the command line: ``65536``, ``64KB``, ``64KiB``, ``1.5MB``, ``2MiB``.
+
+Decimal and binary prefixes mean what the standards say (IEC 80000-13), so that a limit is
+never off by 2.4 %:
+
+=========  ===============  ==========================
+unit       bytes            example
+=========  ===============  ==========================
+(none), B  1                ``65536``, ``65536B``
+KB, kB     1,000            ``64KB`` = 64,000 bytes
+KiB        1,024            ``64KiB`` = 65,536 bytes
+MB         1,000,000        ``1.5MB`` = 1,500,000 bytes
+MiB        1,048,576        ``2MiB`` = 2,097,152 bytes
+=========  ===============  ==========================
+
+Units are matched without regard to case (``kb``, ``KB`` and ``kB`` are all 1,000 bytes;
+``kib`` is 1,024). A fraction is accepted when it comes to a whole number of bytes
+(``0.5KiB`` = 512). Anything else (``64K``, ``-1``, ``1e6``, ``64 GB``, ``0``) is refused
+with a :class:`SizeError` that says what is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from tinynas.errors import TinyNASError
+
+UNIT_BYTES = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+_SIZE = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+) ?(?P<unit>[A-Za-z]*)$")
+_HELP = "give bytes with an optional unit: 65536, 64KB (64,000 B), 64KiB (65,536 B), 1.5MB, 2MiB"
+
+
+class SizeError(TinyNASError, ValueError):
+    """A size string that is not a positive whole number of bytes in a known unit."""
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes of a size string.
+
+    Args:
+        text: ``"65536"``, ``"64KB"``, ``"64 KiB"``, ``"1.5MB"``, ``"2MiB"``, or an int.
+
+    Returns:
+        The size in bytes, a positive integer.
+
+    Raises:
+        SizeError: Not a number with a known unit, not a whole number of bytes, or not positive.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        return _positive(text, str(text))
+    if not isinstance(text, str):
+        raise SizeError(f"size {text!r} is not a size; {_HELP}")
+    match = _SIZE.match(text.strip())
+    if match is None:
+        raise SizeError(f"size {text!r} is not a size; {_HELP}")
+    unit = match["unit"].lower()
+    if unit not in UNIT_BYTES:
+        raise SizeError(f"size {text!r} has an unknown unit {match['unit']!r}; {_HELP}")
+    size = Decimal(match["number"]) * UNIT_BYTES[unit]
+    if size != size.to_integral_value():
+        raise SizeError(f"size {text!r} is {size} bytes, not a whole number of bytes; {_HELP}")
+    return _positive(int(size), text)
+
+
+def _positive(size_bytes: int, text: str) -> int:
+    if size_bytes <= 0:
+        raise SizeError(f"size {text!r} must be more than 0 bytes; {_HELP}")
+    return size_bytes
+
+
+def format_size(size_bytes: float) -> str:
+    """``53,936 B (52.7 KiB)``: exact bytes first, a binary-prefixed figure for the eye."""
+    if abs(size_bytes) < 1024:
+        return f"{size_bytes:,.0f} B"
+    if abs(size_bytes) < 1024**2:
+        return f"{size_bytes:,.0f} B ({size_bytes / 1024:,.1f} KiB)"
+    return f"{size_bytes:,.0f} B ({size_bytes / 1024**2:,.2f} MiB)"
