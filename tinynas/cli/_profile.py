@@ -88,10 +88,14 @@ def _ops_table(result: ProfileResult) -> Table:
 @click.option("--baud", type=int, default=None, help="Line rate (default: the board's, or 115200).")
 @click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
+@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Record the result in this search run's store.")
+@click.option("--candidate", "candidate_id", type=int, default=None,
+              help="With --run: the candidate MODEL is (default: the run's chosen model).")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
 def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmup: int,
             input_kind: str, seed: int, baud: int | None, devices_dir: Path | None,
-            as_json: bool) -> None:  # fmt: skip
+            run_dir: Path | None, candidate_id: int | None, as_json: bool) -> None:  # fmt: skip
     """Measure MODEL.tflite on a board (--port) or an emulated board (--emulate).
 
     Uploads the model, runs it, checks the board's output against TFLM on this machine, and
@@ -105,6 +109,8 @@ def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmu
     result = profile_model(model, port=port, emulate=emulate, runs=runs, warmup=warmup,
                            input_seed=seed if input_kind == "random" else None, baud=baud,
                            devices_dir=devices_dir)  # fmt: skip
+    if run_dir is not None:
+        _record(run_dir, candidate_id, result)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -113,3 +119,16 @@ def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmu
         click.echo(f"error: the board's output differs from TFLM on this machine "
                    f"(crc32 {result.output_crc32} vs {result.host_output_crc32})", err=True)
         sys.exit(1)
+
+
+def _record(run_dir: Path, candidate_id: int | None, result: ProfileResult) -> None:
+    """Stores the latency of a run's candidate, labelled emulated or measured."""
+    from tinynas.errors import StoreError
+    from tinynas.store import RunStore
+
+    with RunStore.open(run_dir) as store:
+        record = store.candidate(candidate_id) if candidate_id is not None else store.chosen()
+        if record is None:
+            raise StoreError(f"{run_dir} has no chosen model; pass --candidate ID")
+        store.add_measurement(record.id, "latency", result.to_dict(),
+                              "emulated" if result.board.emulated else "measured")

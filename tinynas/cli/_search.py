@@ -76,14 +76,16 @@ def _size(value: str | None) -> int | None:
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--resume", is_flag=True, help="Continue the run in --out.")
+@click.option("--refine", type=click.Choice(["rarts", "darts1"]), default=None,
+              help="Then refine the winner's widths under the budget (tinynas refine).")
 @click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
            time_budget: str | None, candidates: int | None, max_flash: str | None,
            max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
            shortlist: int, halving_epochs: float, epochs: float, train_subset: int | None,
-           out: str | None, seed: int, resume: bool, devices_dir: str | None,
-           as_json: bool) -> None:
+           out: str | None, seed: int, resume: bool, refine: str | None,
+           devices_dir: str | None, as_json: bool) -> None:
     """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
     from tinynas.devices import get_device
     from tinynas.search._run import SearchConfig, parse_duration, run_search
@@ -102,10 +104,25 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         train_subset=train_subset, seed=seed,
     )
     if as_json:
-        click.echo(json.dumps(run_search(config, resume, None, devices_dir), indent=2))
+        summary = run_search(config, resume, None, devices_dir)
+        if refine:
+            summary["refined"] = _refine(config, refine, devices_dir)
+        click.echo(json.dumps(summary, indent=2))
         return
     summary = _with_progress(config, resume, devices_dir)
     _summary_screen(summary)
+    if refine:
+        refined = _refine(config, refine, devices_dir)
+        click.echo(f"refined with {refine}: widths {refined['widths']}, test accuracy float "
+                   f"{refined['test_accuracy']:.2%}, files in {refined['out']}/")
+
+
+def _refine(config: Any, method: str, devices_dir: str | None) -> dict[str, Any]:
+    from tinynas.refine import RefineConfig
+    from tinynas.refine._run import refine_run
+
+    return refine_run(config.out, RefineConfig(method=method, seed=config.seed),
+                      retrain_epochs=config.epochs, devices_dir=devices_dir)
 
 
 def _with_progress(config: Any, resume: bool, devices_dir: str | None) -> dict[str, Any]:

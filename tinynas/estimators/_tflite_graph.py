@@ -66,6 +66,16 @@ def _op(node: Node, src: Node, inputs: tuple[int, ...], output: int) -> Op:
     return Op(node.op, inputs, output, 0, 0, 0, 0, 0)
 
 
+def _add_operand(src: Node, tensor: int, activations: list[Activation], ops: list[Op]) -> int:
+    """An ADD operand; a max pooling down to 1x1xC (C > 1) gets the converter's RESHAPE."""
+    c = src.shape[-1]
+    if src.op != "MAX_POOL_2D" or src.shape != (1, 1, c) or c == 1:
+        return tensor
+    activations.append(Activation((c,), c))
+    ops.append(Op("RESHAPE", (tensor,), len(activations) - 1, 0, 0, 1, 4, 0))
+    return len(activations) - 1
+
+
 def tflite_graph(arch: Architecture, nodes: list[Node] | None = None) -> TFLiteGraph:
     """The predicted int8 TFLite graph of `arch`, ops in execution order."""
     nodes = nodes or lower(arch)
@@ -77,17 +87,12 @@ def tflite_graph(arch: Architecture, nodes: list[Node] | None = None) -> TFLiteG
         if node.name == "flatten" and src.shape[:-1] == (1, 1):
             tensor_of[i] = tensor_of[node.inputs[0]]  # folded into FULLY_CONNECTED
             continue
-        inputs = []
-        for j in node.inputs:
-            t = tensor_of[j]
-            c = nodes[j].shape[-1]
-            if node.op == "ADD" and nodes[j].op == "MAX_POOL_2D" and nodes[j].shape == (1, 1, c) \
-                    and c > 1:
-                activations.append(Activation((c,), c))
-                ops.append(Op("RESHAPE", (t,), len(activations) - 1, 0, 0, 1, 4, 0))
-                t = len(activations) - 1
-            inputs.append(t)
+        if node.op == "ADD":
+            inputs = tuple(_add_operand(nodes[j], tensor_of[j], activations, ops)
+                           for j in node.inputs)
+        else:
+            inputs = (tensor_of[node.inputs[0]],)
         tensor_of[i] = len(activations)
         activations.append(Activation((1, *node.shape), node.out_elements))
-        ops.append(_op(node, src, tuple(inputs), tensor_of[i]))
+        ops.append(_op(node, src, inputs, tensor_of[i]))
     return TFLiteGraph(tuple(activations), tuple(ops))

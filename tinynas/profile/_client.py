@@ -212,8 +212,9 @@ class ProfilerClient:
 
     def _expect(self, what: str, size: int, chunk_bytes: int | None) -> int:
         """Read the board's ``m-model-expect-[N,C]``; returns the chunk size to use."""
+        deadline = time.monotonic() + self.timeouts.reply_s
         while True:
-            reply = self._reply(self.timeouts.reply_s, what)
+            reply = self._reply(max(deadline - time.monotonic(), 0.0), what)
             if reply.kind == "error":
                 self._until_ready(what, self.timeouts.reply_s)
                 raise BoardError(what, reply.fields[0])

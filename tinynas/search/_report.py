@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinynas.search._pareto import pareto_front
 from tinynas.store import CandidateStatus, RunStore
 
 
@@ -17,7 +18,8 @@ from tinynas.store import CandidateStatus, RunStore
 class ParetoInfo:
     metric: str
     scored: list[tuple[float, float]]  # (predicted latency ms, score) of every scored candidate
-    front: list[tuple[float, float]]
+    front: list[tuple[float, float]]  # on the front of score, latency, RAM and flash
+    front_2d: list[tuple[float, float]]  # the front of score against latency alone
     chosen: tuple[float, float] | None
 
 
@@ -29,7 +31,9 @@ def pareto_info(store: RunStore, metric: str) -> ParetoInfo:
               and r.status != CandidateStatus.REJECTED]
     front = [r for r in scored if r.on_front]
     chosen = store.chosen()
-    return ParetoInfo(metric, [point(r) for r in scored], sorted(point(r) for r in front),
+    points = [point(r) for r in scored]
+    front_2d = sorted(points[i] for i in pareto_front([(lat, -score) for lat, score in points]))
+    return ParetoInfo(metric, points, sorted(point(r) for r in front), front_2d,
                       point(chosen) if chosen is not None and metric in chosen.scores else None)
 
 
@@ -42,8 +46,12 @@ def draw_pareto(info: ParetoInfo, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     if info.scored:
         ax.scatter(*zip(*info.scored), s=6, c="#9aa", label="scored candidates")
+    if info.front_2d:
+        ax.step(*zip(*info.front_2d), where="post", c="#c33", lw=1,
+                label="front: score vs latency")
     if info.front:
-        ax.plot(*zip(*info.front), "o-", ms=4, c="#c33", label="Pareto front")
+        ax.scatter(*zip(*info.front), s=14, c="#c33",
+                   label="front: score, latency, RAM, flash")
     if info.chosen:
         ax.scatter([info.chosen[0]], [info.chosen[1]], s=90, marker="*", c="#13c", label="chosen")
     ax.set_xlabel("latency, ms (predicted)")

@@ -1,9 +1,8 @@
 # The profiler firmware for one board: the protocol engine + TFLM runner + board glue.
 # Included by CMakeLists.txt when BOARD is set; needs the arm-none-eabi toolchain file.
 if(NOT CMAKE_CROSSCOMPILING)
-    message(FATAL_ERROR "BOARD=${BOARD} builds firmware: add "
-        "-DCMAKE_TOOLCHAIN_FILE=profilers/firmware/cmake/arm-none-eabi.cmake "
-        "(or leave BOARD empty for the native test harness)")
+    message(FATAL_ERROR "BOARD=${BOARD} builds firmware, which needs a cross toolchain file "
+        "(cmake/arm-none-eabi.cmake by default); leave BOARD empty for the native harness")
 endif()
 if(NOT EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/boards/${BOARD}.cmake")
     file(GLOB _ports RELATIVE "${CMAKE_CURRENT_SOURCE_DIR}/boards" boards/*.cmake)

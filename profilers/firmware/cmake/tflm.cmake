@@ -5,7 +5,9 @@
 #    another build system) runs its Makefile's download scripts, which fetch CMSIS-NN, CMSIS,
 #    flatbuffers, gemmlowp, ruy and kissfft at the versions pinned by that commit, and copies
 #    the sources of the cortex_m_generic target with CMSIS-NN kernels into TFLM_TREE.
-#    Needs: git, make, python3, wget, unzip, and network access (once per build folder).
+#    Needs: git, make, wget, unzip, a Python 3 with numpy and Pillow (TFLM's Makefile converts
+#    its example data while it lists sources; pick one with -DPython3_EXECUTABLE=...), and
+#    network access (once per build folder).
 # 3. The tree's tensorflow/ sources and CMSIS-NN's sources are compiled with the board's CPU
 #    flags, as TFLM's project-generation CI does (tools/ci_build/test_project_generation.sh).
 include(FetchContent)
@@ -20,8 +22,20 @@ FetchContent_Declare(tflite_micro
 )
 FetchContent_MakeAvailable(tflite_micro)  # no CMakeLists.txt there: this only downloads
 
-function(_tinynas_generate_tflm_tree)
+function(_tinynas_check_python)
     find_package(Python3 COMPONENTS Interpreter REQUIRED)
+    execute_process(COMMAND "${Python3_EXECUTABLE}" -c "import numpy, PIL"
+                    RESULT_VARIABLE missing OUTPUT_QUIET ERROR_QUIET)
+    if(NOT missing EQUAL 0)
+        message(FATAL_ERROR "TFLM's Makefile needs numpy and Pillow in ${Python3_EXECUTABLE}: "
+                            "pip install numpy pillow, or pass -DPython3_EXECUTABLE=<a python "
+                            "that has them>")
+    endif()
+    set(Python3_EXECUTABLE "${Python3_EXECUTABLE}" PARENT_SCOPE)
+endfunction()
+
+function(_tinynas_generate_tflm_tree)
+    _tinynas_check_python()
     foreach(tool make wget unzip)
         find_program(_tool_${tool} ${tool})
         if(NOT _tool_${tool})
@@ -39,8 +53,11 @@ function(_tinynas_generate_tflm_tree)
                 "OPTIMIZED_KERNEL_DIR=cmsis_nn TARGET_TOOLCHAIN_ROOT=${toolchain_dir}/")
     string(CONCAT options ${options})
     message(STATUS "Generating the TFLM source tree in ${TFLM_TREE} (downloads CMSIS-NN ...)")
+    # the Makefile runs `python3`: let that be the interpreter checked above
+    get_filename_component(python_dir "${Python3_EXECUTABLE}" DIRECTORY)
     execute_process(
-        COMMAND "${Python3_EXECUTABLE}"
+        COMMAND "${CMAKE_COMMAND}" -E env "PATH=${python_dir}:$ENV{PATH}"
+                "${Python3_EXECUTABLE}"
                 tensorflow/lite/micro/tools/project_generation/create_tflm_tree.py
                 --makefile_options "${options}" "${TFLM_TREE}"
         WORKING_DIRECTORY "${tflite_micro_SOURCE_DIR}"
