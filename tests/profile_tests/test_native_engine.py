@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -22,18 +23,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinynas.devices import get_device
 from tinynas.profile import BoardError, BoardInfo, ProfilerClient, SerialTransport
 from tinynas.profile._protocol import crc_hex, random_input, slot_image
 from tinynas.testing.profiler import ProfilerTestCase, input_shape, reference_model, within
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "profilers" / "firmware"
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE = REPO / "profilers" / "firmware"
+BOARDS = sorted(path.stem for path in (REPO / "devices").glob("*.toml"))
+PORTS = sorted(path.stem for path in (FIRMWARE / "boards").glob("*.cmake"))
 HARNESS_SOURCES = sorted((FIRMWARE / "engine").glob("*.c")) + sorted(
     (FIRMWARE / "native").glob("*.c")
 )
 C_FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-# The harness's default fake ops (native/host_main.c) and its per-run overhead.
+# The harness's defaults (native/host_main.c): fake ops, per-run overhead, tensor sizes.
 DEFAULT_OP_CYCLES = (120000, 40000, 90000, 6000, 8000, 1500)
 DEFAULT_OVERHEAD_CYCLES = 100
+DEFAULT_INPUT_BYTES = 490
+DEFAULT_OUTPUT_BYTES = 12
 START_S = 10.0
 
 
@@ -123,12 +130,12 @@ class TestNativeEngine(ProfilerTestCase):
                                                                        crc_hex(model), "ram")
         within(self.limit_s, client.set_input, 7)
         inference = within(self.limit_s, client.infer, 3, 1, board)
-        expected = fake_output(random_input(7, _input_bytes(model)), 12)
+        expected = fake_output(random_input(7, _input_bytes(model)), DEFAULT_OUTPUT_BYTES)
         assert inference.run_cycles == (sum(DEFAULT_OP_CYCLES) + DEFAULT_OVERHEAD_CYCLES,) * 3
         assert [s.cycles for s in inference.ops if s.run == 2] == list(DEFAULT_OP_CYCLES)
-        assert (inference.results, inference.output_bytes, inference.output_crc32) == (
-            as_int8(expected), 12, crc_hex(expected))
-        assert within(self.limit_s, client.results) == (as_int8(expected), 12, crc_hex(expected))
+        carried = (as_int8(expected), DEFAULT_OUTPUT_BYTES, crc_hex(expected))
+        assert (inference.results, inference.output_bytes, inference.output_crc32) == carried
+        assert within(self.limit_s, client.results) == carried
 
     def test_zeros_and_db_input_reach_the_runner(self, client: ProfilerClient, board: BoardInfo,
                                                  model: bytes) -> None:  # fmt: skip
@@ -137,11 +144,11 @@ class TestNativeEngine(ProfilerTestCase):
         within(self.limit_s, client.set_input, 3)
         within(self.limit_s, client.set_input, None)
         zeros = within(self.limit_s, client.infer, 1, 0, board)
-        assert zeros.output_crc32 == crc_hex(fake_output(bytes(size), 12))
+        assert zeros.output_crc32 == crc_hex(fake_output(bytes(size), DEFAULT_OUTPUT_BYTES))
         data = bytes(np.random.default_rng(3).integers(0, 256, size, dtype=np.uint8))
         within(self.limit_s, client.load_input, data)
         loaded = within(self.limit_s, client.infer, 1, 0, board)
-        assert loaded.output_crc32 == crc_hex(fake_output(data, 12))
+        assert loaded.output_crc32 == crc_hex(fake_output(data, DEFAULT_OUTPUT_BYTES))
 
 
 # ---- beyond the contract: counters, invoke failure, flash slot, long outputs ---------------
@@ -197,7 +204,8 @@ def test_model_slot_loads_from_flash(native_harness: Path, tmp_path: Path) -> No
     assert board.slot_bytes == len(model) + 100
     assert (arena.model_in, arena.model_bytes, arena.available_bytes) == ("flash", len(model),
                                                                           board.pool_bytes)
-    assert inference.output_crc32 == crc_hex(fake_output(bytes(490), 12))
+    zeros = bytes(DEFAULT_INPUT_BYTES)  # a loaded model's input starts as zeros
+    assert inference.output_crc32 == crc_hex(fake_output(zeros, DEFAULT_OUTPUT_BYTES))
 
 
 @pytest.mark.parametrize(("content", "code"), [
@@ -224,7 +232,7 @@ def test_results_line_holds_the_first_256_values(native_harness: Path) -> None:
         within(10, client.upload_model, reference_model())
         within(10, client.set_input, 11)
         inference = within(10, client.infer, 1, 0, board)
-    expected = fake_output(random_input(11, 490), 300)
+    expected = fake_output(random_input(11, DEFAULT_INPUT_BYTES), 300)
     assert inference.results == as_int8(expected)[:256]
     assert (inference.output_bytes, inference.output_crc32) == (300, crc_hex(expected))
 
@@ -286,3 +294,47 @@ def test_cmake_builds_the_native_target(tmp_path: Path) -> None:
                             capture_output=True, timeout=10)  # fmt: skip
     assert answer.stdout.split(b"\r\n")[:4] == [b"m-name-dut-[native-fake]", b"m-ready",
                                                  b"m-sync-[ok]", b"m-ready"]  # fmt: skip
+
+
+def _catalogue_as_cmake_reads_it(board: str) -> dict[str, str]:
+    script = FIRMWARE / "cmake" / "catalogue.cmake"
+    result = subprocess.run(["cmake", f"-DBOARD={board}", f"-DDEVICES_DIR={REPO / 'devices'}",
+                             "-P", str(script)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return dict(line.split("=", 1) for line in result.stderr.splitlines() if "=" in line)
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
+@pytest.mark.parametrize("board", BOARDS)
+def test_firmware_build_reads_the_catalogue_as_the_host_does(board: str) -> None:
+    device = get_device(board)
+    values = _catalogue_as_cmake_reads_it(board)
+    slot_bytes = device.flash_budget_bytes - 4 if device.model_slot_address else 0
+    assert values["TN_CORE"] == device.core
+    assert [int(values[k]) for k in ("TN_CLOCK_HZ", "TN_SERIAL_BAUD", "TN_MODEL_SLOT_ADDRESS",
+                                     "TN_POOL_BYTES", "TN_SLOT_BYTES")] == [
+        device.clock_hz, device.serial_baud, device.model_slot_address,
+        device.ram_budget_bytes, slot_bytes]  # fmt: skip
+
+
+@pytest.mark.parametrize("board", PORTS)
+def test_each_port_matches_its_catalogue_entry(board: str) -> None:
+    device = get_device(board)
+    port = (FIRMWARE / "boards" / f"{board}.cmake").read_text()
+    source = re.search(r"TN_BOARD_SOURCE ([^)\s]+)", port)
+    assert source is not None and (FIRMWARE / source.group(1)).is_file()
+    clock = re.search(r"#if TN_CLOCK_HZ != (\d+)", (FIRMWARE / source.group(1)).read_text())
+    assert clock is not None and int(clock.group(1)) == device.clock_hz
+    assert device.model_slot_address == 0x08000000 + device.firmware_reserve_bytes
+
+
+def test_firmware_configure_refuses_a_board_without_a_port(tmp_path: Path) -> None:
+    if shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("cmake or arm-none-eabi-gcc is not installed")
+    result = subprocess.run(["cmake", "-S", str(FIRMWARE), "-B", str(tmp_path / "build"),
+                             "-DBOARD=esp32-s3-devkitc"], capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "no firmware port for board 'esp32-s3-devkitc'" in output
+    assert all(port in output for port in PORTS)

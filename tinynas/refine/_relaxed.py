@@ -106,8 +106,9 @@ class WidthRelaxation:
 
     def attach(self, net: Any) -> None:
         """Masks the relaxed layers' outputs of `net` (a TorchNet of `self.supernet`), and the
-        outputs of the layers whose width follows a relaxed one (a branch's last layer takes
-        the width of the block it is added to)."""
+        outputs of the layers whose width follows a relaxed one: a branch's last layer (it takes
+        the width of the block it is added to) and a depthwise layer (its bias would otherwise
+        give the masked channels a value again)."""
         for name, source in self.mask_sources().items():
             node = next(n for n in net.nodes if n.name == name)
             module = net.relus[name] if node.relu else net.layers[name]
@@ -131,6 +132,8 @@ class WidthRelaxation:
                         layers[_producer(nodes, j).name] = other
             else:
                 source[i] = source[node.inputs[0]] if node.inputs else None
+                if node.op == "DEPTHWISE_CONV_2D" and source[i] is not None:
+                    layers[node.name] = source[i]  # its bias would revive masked channels
         layers.update({name: name for name in self.alpha})
         return layers
 

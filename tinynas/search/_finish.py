@@ -38,7 +38,8 @@ def finish(
     seed: int,
     out_dir: Path,
 ) -> Finished:
-    """Trains `winner` from scratch for `config.epochs` on train + validation, exports it."""
+    """Trains `winner` from scratch for `config.epochs` on `data`'s training and validation
+    parts together (the whole training split of the dataset), then exports it."""
     import torch
 
     from tinynas.export import export_model

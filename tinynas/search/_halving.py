@@ -61,14 +61,16 @@ def train_stage(
     store.set_status(record.id, CandidateStatus.TRAINING)
     result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
                    config, seed, net=net)
-    if _collapsed(result.val_accuracy, data.num_classes) and net is None:
+    validated = len(data.x_val) > 0
+    if validated and _collapsed(result.val_accuracy, data.num_classes) and net is None:
         result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
                        config, seed + 7919)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(result.net.state_dict(), path)
     store.add_training(record.id, epochs=config.epochs, seed=seed, stage=stage,
-                       val_accuracy=result.val_accuracy, train_seconds=result.train_seconds,
+                       val_accuracy=result.val_accuracy if validated else None,
+                       train_seconds=result.train_seconds,
                        device=result.device)
     store.set_status(record.id, CandidateStatus.TRAINED)
     return result.val_accuracy, result.net

@@ -164,7 +164,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
             progress("final", 0, 1)
         from tinynas.search._finish import finish
 
-        done = finish(store, winner, data, ds.x_test, ds.y_test, train_config, ds.name,
+        whole = SplitData(ds.x_train, ds.y_train, data.x_val[:0], data.y_val[:0], ds.num_classes)
+        done = finish(store, winner, whole, ds.x_test, ds.y_test, train_config, ds.name,
                       config.seed, config.out)
         summary = _summary(config, store, device, budget, metric_name, done,
                            time.monotonic() - started, pick_device())

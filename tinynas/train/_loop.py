@@ -71,7 +71,8 @@ def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
 
 
 def evaluate(net: TorchNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
-    """Float accuracy of `net` on (x, y) (eval mode; restores the previous mode)."""
+    """Float accuracy of `net` on (x, y) (eval mode; restores the previous mode); NaN when
+    there is nothing to evaluate."""
     import torch
 
     was_training = net.training
@@ -82,7 +83,7 @@ def evaluate(net: TorchNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 
         for i in range(0, len(x), batch_size):
             correct += int((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
     net.train(was_training)
-    return correct / max(1, len(x))
+    return correct / len(x) if len(x) else math.nan
 
 
 def train(

@@ -61,7 +61,8 @@ add_executable(tinynas-profiler
     "${cmsis_device_SOURCE_DIR}/${TN_SYSTEM_FILE}"
     "${cmsis_device_SOURCE_DIR}/${TN_STARTUP_FILE}"
 )
-target_include_directories(tinynas-profiler PRIVATE platform/stm32 "${_device_include}")
+target_include_directories(tinynas-profiler PRIVATE platform/stm32 "${_device_include}"
+                           "${TN_CMSIS_CORE_INCLUDE}")
 target_compile_definitions(tinynas-profiler PRIVATE ${_definitions})
 target_compile_options(tinynas-profiler PRIVATE ${_flags}
     $<$<COMPILE_LANGUAGE:CXX>:-fno-rtti -fno-exceptions -fno-threadsafe-statics>)

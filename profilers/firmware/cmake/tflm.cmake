@@ -91,11 +91,16 @@ target_include_directories(tflm SYSTEM PUBLIC
     "${TFLM_TREE}/third_party/gemmlowp"
     "${TFLM_TREE}/third_party/ruy"
     "${TFLM_TREE}/third_party/kissfft"
+    PRIVATE
     "${TFLM_TREE}/third_party/cmsis"
     "${TFLM_TREE}/third_party/cmsis/CMSIS/Core/Include"
     "${TFLM_TREE}/third_party/cmsis_nn"
     "${TFLM_TREE}/third_party/cmsis_nn/Include"
 )
+# The tree holds only the top level of CMSIS/Core/Include (enough for CMSIS-NN); ST's device
+# headers need all of it, which TFLM's download of the same CMSIS release has.
+set(TN_CMSIS_CORE_INCLUDE
+    "${tflite_micro_SOURCE_DIR}/tensorflow/lite/micro/tools/make/downloads/cmsis/CMSIS/Core/Include")
 # No TF_LITE_STRIP_ERROR_STRINGS: it would also remove the per-op profiler hook.
 # PROJECT_GENERATION: TFLM's own cycle-counter code stays a stub; the firmware reads DWT itself.
 target_compile_definitions(tflm PUBLIC

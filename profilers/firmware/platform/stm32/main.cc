@@ -14,8 +14,8 @@
 namespace {
 
 // The model buffer and tensor arena (PROTOCOL.md section 7): RAM less the runtime reserve.
-// In its own section so start-up code does not spend time zeroing it.
-alignas(16) uint8_t g_pool[TN_POOL_BYTES] __attribute__((section(".pool")));
+// The linker script keeps it out of .bss, so start-up code does not spend time zeroing it.
+alignas(16) uint8_t g_pool[TN_POOL_BYTES] __attribute__((section(".bss.pool")));
 
 tn_engine g_engine;
 tn_config g_config;
