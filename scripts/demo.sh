@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
-# What tinynas does today, end to end on one architecture: the board catalogue, a sampled
-# architecture that fits the MLPerf Tiny reference board, its estimates, its int8 conversion
-# checked in TFLite Micro, and `inspect` of the resulting file against the board.
+# The main job, short: a search for the MLPerf Tiny reference board (`stm32`) on Fashion-MNIST
+# with a tight budget and a small training budget (a few minutes on a laptop CPU), then the
+# chosen model measured on the emulated board and gated as CI would gate it.
 set -euo pipefail
 tinynas=".venv/bin/tinynas"
-out="runs/demo"
-mkdir -p "$out"
+out="runs/demo-$(date +%Y%m%d-%H%M%S)"
 
-echo "== the board catalogue"
-$tinynas devices
+echo "== search (explore 500 candidates, train a shortlist of 3 on 6,000 images)"
+$tinynas search --device=stm32 --max-flash 48KiB --max-ram 48KiB \
+  --candidates 500 --shortlist 3 --halving-epochs 0.5 --epochs 3 --train-subset 6000 \
+  --out "$out"
 
-echo; echo "== a seeded architecture for 28x28x1 inputs that fits 'stm32' (nucleo-l4r5zi)"
-$tinynas arch sample --input-shape 28x28x1 --classes 10 --seed 7 --device stm32 \
-  --out "$out/arch.json"
+echo; echo "== the chosen model on the emulated board (latency emulated, outputs real TFLM)"
+$tinynas profile "$out/model.tflite" --emulate stm32 --runs 5 --run "$out"
 
-echo; echo "== its int8 conversion, run in TFLite Micro (random weights: no training yet)"
-$tinynas arch convert "$out/arch.json" --out "$out/model.tflite"
-
-echo; echo "== inspect of the converted file against the board"
-$tinynas inspect "$out/model.tflite" --device stm32
-echo; echo "files are in $out/"
+echo; echo "== the CI gate"
+$tinynas check "$out/model.tflite" --device stm32 --max-ram 48KiB
+echo; echo "report: $out/report.md"

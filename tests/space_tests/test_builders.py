@@ -20,6 +20,7 @@ from tinynas.space import (  # noqa: E402
 )
 from tinynas.space.keras_builder import build_keras, copy_weights  # noqa: E402
 from tinynas.space.torch_builder import TorchNet, build_torch, same_padding  # noqa: E402
+from tinynas.testing.weights import trained_like  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +41,8 @@ def pw(filters: int, **kw: bool) -> ConvLayer:
 
 def _randomise_batch_norm(net: TorchNet, seed: int) -> int:
     """Gives every BatchNorm non-trivial statistics and affine parameters; returns the count."""
-    g = torch.Generator().manual_seed(seed)
-    count = 0
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.3)
-                count += 1
-    return count
+    trained_like(net, seed)
+    return sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
 
 
 def outputs(arch: Architecture, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:

@@ -165,6 +165,10 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         from tinynas.search._finish import finish
 
         whole = SplitData(ds.x_train, ds.y_train, data.x_val[:0], data.y_val[:0], ds.num_classes)
+        if config.train_subset is not None:  # a quick run trains the winner on its subset too
+            whole = SplitData(np.concatenate([data.x_train, data.x_val]),
+                              np.concatenate([data.y_train, data.y_val]),
+                              data.x_val[:0], data.y_val[:0], ds.num_classes)
         done = finish(store, winner, whole, ds.x_test, ds.y_test, train_config, ds.name,
                       config.seed, config.out)
         summary = _summary(config, store, device, budget, metric_name, done,

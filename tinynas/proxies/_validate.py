@@ -1,0 +1,324 @@
+"""``validate_proxies``: how well does each trainingless metric rank networks on this data?
+
+1. Sample ``samples`` architectures that fit the device (seeded; the estimators reject the
+   rest before any tensor is built, exactly as a search does).
+2. Score each with every metric on one seeded batch of training images, timing each score.
+3. Train each with one fixed recipe (``tinynas.train``: ``epochs`` epochs over
+   ``train_images`` seeded training images; accuracy measured on validation images held out
+   from the training set, never on the test set). The first ``repeats`` architectures are
+   trained a second time with another seed: the two runs give the noise ceiling.
+4. Correlate (``tinynas.proxies._summary``) and write ``summary.json`` and ``scatter.png``.
+
+Each architecture's row is kept the moment it is done, so ``resume=True`` continues a killed
+validation without scoring or training a kept architecture again.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinynas.proxies._results import (
+    CONFIG_NAME,
+    CSV_NAME,
+    PLOT_NAME,
+    SUMMARY_NAME,
+    ArchResult,
+    ProxyValidationError,
+    ResultsFile,
+    check_config,
+    default_out,
+    write_json,
+)
+from tinynas.space import Architecture, SpaceConfig, sample
+
+if TYPE_CHECKING:
+    from tinynas.data import Dataset
+    from tinynas.devices import Device
+    from tinynas.estimators import Estimate
+    from tinynas.metrics import BaseMetric
+    from tinynas.search import Budget
+
+DEFAULT_DEVICE = "nucleo-l4r5zi"
+MAX_TRIES_PER_SAMPLE = 200  # give up when nothing fits after this many tries per wanted one
+VALIDATION_FRACTION = 0.1  # of the training set, held out to measure accuracy
+DERIVED = ("learned", "ensemble")  # evaluated from the kept rows, never scored per row
+
+Progress = Callable[[int, int], None]  # architectures done (kept ones included), total
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """The settings of one validation; every architecture is trained the same way."""
+
+    dataset: str  # built-in name or path (tinynas.data.load_dataset)
+    device: str = DEFAULT_DEVICE
+    samples: int = 200  # architectures that fit the device
+    epochs: float = 2.0  # training epochs per architecture
+    metrics: tuple[str, ...] = ()  # () = every registered metric that scores on its own
+    train_images: int | None = 10_000  # seeded subset of the training split; None = all
+    val_images: int | None = None  # of the held-out validation split; None = all
+    repeats: int = 10  # architectures trained twice (noise ceiling)
+    metric_batch: int = 64  # images in the batch the metrics score on
+    seed: int = 0
+    max_flash_bytes: int | None = None
+    max_ram_bytes: int | None = None
+    max_latency_ms: float | None = None
+    data_dir: str | None = None
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["metrics"] = list(self.metrics)
+        d.pop("data_dir")  # where the files are, not what was validated
+        return d
+
+
+@dataclass(frozen=True)
+class _Split:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    batch: tuple[np.ndarray, np.ndarray]  # the metrics' batch, from the training images
+
+
+def default_metrics() -> tuple[str, ...]:
+    """Every registered metric that scores one architecture on its own (not ``DERIVED``)."""
+    from tinynas.metrics import METRICS
+
+    return tuple(sorted(n for n, cls in METRICS.items()
+                        if n not in DERIVED and cls.cost != "fitted"))
+
+
+def _metric_names(requested: Sequence[str]) -> tuple[str, ...]:
+    from tinynas.metrics import METRICS, MetricError
+
+    names = tuple(dict.fromkeys(requested)) or default_metrics()
+    for name in names:
+        if name in DERIVED:
+            raise ProxyValidationError(
+                f"metric {name!r} is not scored per architecture: the validation reports the "
+                f"learned ranker (5-fold) and the ensemble itself; leave {name!r} out of "
+                "--metrics")
+        if name not in METRICS:
+            raise MetricError(f"unknown metric {name!r}; choose from "
+                              f"{', '.join(default_metrics())} (tinynas proxies list)")
+    return names
+
+
+def _make_metric(name: str, device: Device, budget: Budget) -> BaseMetric:
+    """A metric as a search would create it (the penalised count knows the budget)."""
+    from tinynas.metrics import get_metric
+
+    if name == "relu_count_penalized":
+        return get_metric(name, device=device, budget=budget)
+    return get_metric(name)
+
+
+def sample_fitting(
+    input_shape: tuple[int, ...], num_classes: int, device: Device, budget: Budget, count: int,
+    seed: int, space: SpaceConfig = SpaceConfig(),
+) -> list[tuple[Architecture, Estimate]]:
+    """The first `count` distinct seeded samples that fit `budget`, with their estimates.
+
+    The sequence depends only on the arguments, and a longer `count` extends a shorter one.
+
+    Raises:
+        ProxyValidationError: Too few fit after ``MAX_TRIES_PER_SAMPLE * count`` tries.
+    """
+    from tinynas.estimators import estimate
+
+    rng, found, seen = random.Random(seed), [], set()
+    for tries in range(1, MAX_TRIES_PER_SAMPLE * count + 1):
+        arch = sample(input_shape, num_classes, rng, space)
+        if arch.content_hash in seen:
+            continue
+        seen.add(arch.content_hash)
+        est = estimate(arch, device)
+        if not budget.violations(est):
+            found.append((arch, est))
+            if len(found) == count:
+                return found
+    raise ProxyValidationError(
+        f"only {len(found)} of {tries} sampled architectures fit {device.name} with flash <= "
+        f"{budget.flash_bytes} B and RAM <= {budget.ram_bytes} B; ask for fewer --samples or "
+        "relax --max-ram/--max-flash")
+
+
+def split_data(ds: Dataset, config: ValidationConfig) -> _Split:
+    """Seeded: validation images held out of the training set, a training subset, a batch."""
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(ds.y_train))
+    n_val = max(1, round(VALIDATION_FRACTION * len(order)))
+    val, train = order[:n_val], order[n_val:]
+    if config.val_images is not None:
+        val = val[: config.val_images]
+    if config.train_images is not None:
+        train = train[: config.train_images]
+    batch = rng.choice(train, min(config.metric_batch, len(train)), replace=False)
+    return _Split(ds.x_train[train], ds.y_train[train], ds.x_train[val], ds.y_train[val],
+                  (ds.x_train[batch], ds.y_train[batch]))
+
+
+def score_all(metrics: dict[str, BaseMetric], arch: Architecture,
+              batch: tuple[np.ndarray, np.ndarray], seed: int) -> tuple[dict[str, float],
+                                                                         dict[str, float]]:
+    """Every metric's score of `arch` and the milliseconds it took (NaN score on failure)."""
+    from tinynas.metrics import MetricError
+
+    scores, ms = {}, {}
+    for name, metric in metrics.items():
+        start = time.perf_counter()
+        try:
+            scores[name] = float(metric.score(arch, batch, seed))
+        except MetricError:
+            scores[name] = math.nan
+        ms[name] = (time.perf_counter() - start) * 1000
+    return scores, ms
+
+
+def train_seeds(config: ValidationConfig, index: int) -> tuple[int, int]:
+    """The training seeds of architecture `index`: its run, and its repeat (noise ceiling)."""
+    base = config.seed * 1_000_003 + index
+    return base, base + 500_009
+
+
+def evaluate_one(index: int, arch: Architecture, est: Estimate, config: ValidationConfig,
+                 metrics: dict[str, BaseMetric], data: _Split) -> ArchResult:
+    """Scores and trains one architecture (twice when it is one of the first `repeats`)."""
+    from tinynas.train import TrainConfig, train
+
+    scores, ms = score_all(metrics, arch, data.batch, config.seed)
+    recipe = TrainConfig(epochs=config.epochs)
+    seed, repeat_seed = train_seeds(config, index)
+    first = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe, seed)
+    repeat = None
+    if index < config.repeats:
+        repeat = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe,
+                       repeat_seed).val_accuracy
+    estimates = {"params": est.params, "macs": est.macs, "flash_bytes": est.flash_bytes,
+                 "arena_bytes": est.arena_bytes, "latency_ms": est.latency_ms}
+    return ArchResult(index, arch, estimates, first.val_accuracy, repeat, first.train_seconds,
+                      first.device, scores, ms)
+
+
+def _check(config: ValidationConfig) -> None:
+    if config.samples < 2 or not 0 <= config.repeats <= config.samples:
+        raise ProxyValidationError(
+            f"--samples must be at least 2 and --repeats between 0 and --samples; got "
+            f"samples={config.samples}, repeats={config.repeats}")
+    if not config.epochs > 0 or config.metric_batch < 2:
+        raise ProxyValidationError(f"--epochs must be positive and the metric batch at least "
+                                   f"2; got {config.epochs} and {config.metric_batch}")
+
+
+def validate_proxies(
+    config: ValidationConfig,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    devices_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Runs (or resumes) a proxy validation; returns its summary (also in ``summary.json``).
+
+    Args:
+        config: What to validate and how to train.
+        out: The folder of the results; by default ``runs/proxies/<dataset>`` (or under
+            ``$TINYNAS_PROXIES_DIR``), where ``best_validated_metric`` finds it.
+        resume: Continue the validation kept in `out`.
+        progress: Called with (architectures done, total) after each one.
+        devices_dir: Extra board TOML files.
+
+    Raises:
+        ProxyValidationError: Bad settings, a kept validation in `out` without `resume`, a
+            resumed one with other settings, or too few architectures that fit.
+        TinyNASError: An unknown device, dataset or metric.
+    """
+    from tinynas.data import load_dataset
+    from tinynas.devices import get_device
+    from tinynas.search import Budget
+
+    _check(config)
+    names = _metric_names(config.metrics)
+    device = get_device(config.device, devices_dir)
+    budget = Budget.for_device(device, config.max_flash_bytes, config.max_ram_bytes,
+                               config.max_latency_ms)
+    ds = load_dataset(config.dataset, config.data_dir)
+    folder = Path(out) if out is not None else default_out(ds.name)
+    settings = {**config.to_dict(), "dataset": ds.name, "device": device.name,
+                "metrics": list(names)}
+    check_config(folder, settings, resume)
+    results = ResultsFile(folder / CSV_NAME, names)
+    kept = _kept(results, resume)
+    archs = sample_fitting(ds.input_shape, ds.num_classes, device, budget, config.samples,
+                           config.seed, config.space)
+    _check_kept(kept, archs, folder)
+    _run(config, names, device, budget, ds, archs, kept, results, progress)
+    rows = sorted(results.load(), key=lambda r: r.index)[: config.samples]
+    return _finish(folder, rows, names, settings, ds, device, budget)
+
+
+def _kept(results: ResultsFile, resume: bool) -> dict[int, ArchResult]:
+    if resume and results.path.exists():
+        return {r.index: r for r in results.load()}
+    results.create()
+    return {}
+
+
+def _check_kept(kept: dict[int, ArchResult], archs: Sequence[tuple[Architecture, Any]],
+                folder: Path) -> None:
+    for index, result in kept.items():
+        if index < len(archs) and archs[index][0].content_hash != result.arch_hash:
+            raise ProxyValidationError(
+                f"{folder / CSV_NAME} row {index} holds architecture {result.arch_hash}, not "
+                f"{archs[index][0].content_hash} as these settings sample; choose another "
+                f"--out (the kept {CONFIG_NAME} does not match its results)")
+
+
+def _run(config: ValidationConfig, names: Sequence[str], device: Device, budget: Budget,
+         ds: Dataset, archs: Sequence[tuple[Architecture, Estimate]],
+         kept: dict[int, ArchResult], results: ResultsFile, progress: Progress | None) -> None:
+    """Evaluates every architecture that is not kept, appending each row as it is done."""
+    todo = [i for i in range(len(archs)) if i not in kept]
+    done = len(archs) - len(todo)
+    if progress is not None:
+        progress(done, len(archs))
+    if not todo:
+        return
+    metrics = {name: _make_metric(name, device, budget) for name in names}
+    data = split_data(ds, config)
+    for index in todo:
+        arch, est = archs[index]
+        results.append(evaluate_one(index, arch, est, config, metrics, data))
+        done += 1
+        if progress is not None:
+            progress(done, len(archs))
+
+
+def _finish(folder: Path, rows: list[ArchResult], names: Sequence[str],
+            settings: dict[str, Any], ds: Dataset, device: Device,
+            budget: Budget) -> dict[str, Any]:
+    from tinynas.proxies._plots import draw_scatter_grid, scatter_info
+    from tinynas.proxies._summary import summarise
+
+    context = {
+        "settings": settings, "num_classes": ds.num_classes,
+        "budget": {"flash_bytes": budget.flash_bytes, "ram_bytes": budget.ram_bytes,
+                   "latency_ms": budget.latency_ms},
+        "device": device,
+    }
+    summary = summarise(rows, names, context)
+    summary["files"] = {k: str(folder / v) for k, v in
+                        (("csv", CSV_NAME), ("summary", SUMMARY_NAME), ("plot", PLOT_NAME))}
+    write_json(folder / SUMMARY_NAME, summary)
+    draw_scatter_grid(scatter_info(rows, summary), folder / PLOT_NAME)
+    return summary
