@@ -3,9 +3,10 @@ by the host client over a pty.
 
 The engine is the same C code a board runs; here it runs in the native harness with the fake
 runner (``profilers/firmware/native``), whose output is a fixed function of the input and whose
-per-op cycles are fixed numbers. So these tests check what the protocol carries (bytes, CRCs,
-counters, error replies) against that function; that a board's output equals TFLM's is checked
-against the emulated board, which runs real TFLM (``test_profiler_contract.py``).
+per-op cycles are fixed numbers, and which does not read the model past its TFL3 identifier.
+So these tests check what the protocol carries (bytes, CRCs, counters, every error reply)
+against that function; that a board's output equals TFLM's is checked against the emulated
+board, which runs real TFLM (``test_profiler_contract.py``). Nothing here needs TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pytest
 from tinynas.devices import get_device
 from tinynas.profile import BoardError, BoardInfo, ProfilerClient, SerialTransport
 from tinynas.profile._protocol import crc_hex, random_input, slot_image
-from tinynas.testing.profiler import ProfilerTestCase, input_shape, reference_model, within
+from tinynas.testing.profiler import ProfilerTestCase, within
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "profilers" / "firmware"
@@ -42,6 +43,16 @@ DEFAULT_OVERHEAD_CYCLES = 100
 DEFAULT_INPUT_BYTES = 490
 DEFAULT_OUTPUT_BYTES = 12
 START_S = 10.0
+
+
+def _fake_model(size_bytes: int) -> bytes:
+    """Bytes the engine accepts as a model (the TFL3 identifier at 4..8); the fake runner does
+    not read the rest, so no TensorFlow is needed to make one."""
+    noise = np.random.default_rng(0).integers(0, 256, size_bytes - 8, dtype=np.uint8)
+    return b"\x1c\x00\x00\x00TFL3" + noise.tobytes()
+
+
+FAKE_MODEL = _fake_model(40_000)
 
 
 def fake_output(data: bytes, output_bytes: int) -> bytes:
@@ -103,10 +114,6 @@ def connected(url: str, baud: int = 115200) -> Iterator[ProfilerClient]:
         transport.close()
 
 
-def _input_bytes(model: bytes) -> int:
-    return int(np.prod(input_shape(model)))
-
-
 class TestNativeEngine(ProfilerTestCase):
     """The profiler contract suite against the natively compiled engine."""
 
@@ -117,20 +124,24 @@ class TestNativeEngine(ProfilerTestCase):
     test_zeros_and_db_input = None
 
     @pytest.fixture
-    def board_url(self, native_harness: Path, model: bytes) -> Iterator[str]:
-        args = ("--input-bytes", str(_input_bytes(model)), "--upload-idle-ms",
-                str(int(self.upload_idle_s * 1000)))  # fmt: skip
-        with harness_on_pty(native_harness, *args) as url:
+    def board_url(self, native_harness: Path) -> Iterator[str]:
+        idle_ms = str(int(self.upload_idle_s * 1000))
+        with harness_on_pty(native_harness, "--upload-idle-ms", idle_ms) as url:
             yield url
 
-    def test_upload_infer_carries_the_fake_output(self, client: ProfilerClient,
-                                                  board: BoardInfo, model: bytes) -> None:  # fmt: skip
+    @pytest.fixture
+    def model(self) -> bytes:
+        return FAKE_MODEL
+
+    def test_upload_infer_carries_the_fake_output(
+        self, client: ProfilerClient, board: BoardInfo, model: bytes
+    ) -> None:
         upload = within(self.limit_s, client.upload_model, model)
         assert (upload.model_bytes, upload.crc32, upload.model_in) == (len(model),
                                                                        crc_hex(model), "ram")
         within(self.limit_s, client.set_input, 7)
         inference = within(self.limit_s, client.infer, 3, 1, board)
-        expected = fake_output(random_input(7, _input_bytes(model)), DEFAULT_OUTPUT_BYTES)
+        expected = fake_output(random_input(7, DEFAULT_INPUT_BYTES), DEFAULT_OUTPUT_BYTES)
         assert inference.run_cycles == (sum(DEFAULT_OP_CYCLES) + DEFAULT_OVERHEAD_CYCLES,) * 3
         assert [s.cycles for s in inference.ops if s.run == 2] == list(DEFAULT_OP_CYCLES)
         carried = (as_int8(expected), DEFAULT_OUTPUT_BYTES, crc_hex(expected))
@@ -140,7 +151,7 @@ class TestNativeEngine(ProfilerTestCase):
     def test_zeros_and_db_input_reach_the_runner(self, client: ProfilerClient, board: BoardInfo,
                                                  model: bytes) -> None:  # fmt: skip
         within(self.limit_s, client.upload_model, model)
-        size = _input_bytes(model)
+        size = DEFAULT_INPUT_BYTES
         within(self.limit_s, client.set_input, 3)
         within(self.limit_s, client.set_input, None)
         zeros = within(self.limit_s, client.infer, 1, 0, board)
@@ -159,7 +170,7 @@ def test_runs_longer_than_a_counter_wrap(native_harness: Path) -> None:
     args = ("--ops", ops, "--overhead-cycles", "0", "--start-cycles", "4294967000")
     with harness_on_pty(native_harness, *args) as url, connected(url) as client:
         board = within(10, client.info)
-        within(10, client.upload_model, reference_model())
+        within(10, client.upload_model, FAKE_MODEL)
         inference = within(10, client.infer, 2, 0, board)
     # 6e9 cycles wrap the 32-bit counter once; the microsecond timer tells the host so
     assert inference.run_cycles == (6_000_000_000, 6_000_000_000)
@@ -172,7 +183,7 @@ def test_without_a_us_timer_runs_must_stay_within_one_wrap(native_harness: Path)
     args = ("--ops", ops, "--overhead-cycles", "0", "--no-us-timer")
     with harness_on_pty(native_harness, *args) as url, connected(url) as client:
         board = within(10, client.info)
-        within(10, client.upload_model, reference_model())
+        within(10, client.upload_model, FAKE_MODEL)
         inference = within(10, client.infer, 1, 0, board)
         lap = within(10, client.timestamp_us)
     assert board.us_timer is False and lap == 0
@@ -182,7 +193,7 @@ def test_without_a_us_timer_runs_must_stay_within_one_wrap(native_harness: Path)
 def test_invoke_failed(native_harness: Path) -> None:
     with harness_on_pty(native_harness, "--fail-invoke") as url, connected(url) as client:
         board = within(10, client.info)
-        within(10, client.upload_model, reference_model())
+        within(10, client.upload_model, FAKE_MODEL)
         with pytest.raises(BoardError) as caught:
             within(10, client.infer, 1, 1, board)
         assert caught.value.code == "invoke-failed" and "fake runner" in caught.value.detail
@@ -192,7 +203,7 @@ def test_invoke_failed(native_harness: Path) -> None:
 
 
 def test_model_slot_loads_from_flash(native_harness: Path, tmp_path: Path) -> None:
-    model = reference_model()
+    model = FAKE_MODEL
     image = tmp_path / "slot.bin"
     image.write_bytes(slot_image(model))
     args = ("--slot", str(image), "--slot-bytes", str(len(model) + 100))
@@ -229,7 +240,7 @@ def test_results_line_holds_the_first_256_values(native_harness: Path) -> None:
     with harness_on_pty(native_harness, "--output-bytes", "300") as url, \
             connected(url) as client:  # fmt: skip
         board = within(10, client.info)
-        within(10, client.upload_model, reference_model())
+        within(10, client.upload_model, FAKE_MODEL)
         within(10, client.set_input, 11)
         inference = within(10, client.infer, 1, 0, board)
     expected = fake_output(random_input(11, DEFAULT_INPUT_BYTES), 300)
@@ -298,8 +309,8 @@ def test_cmake_builds_the_native_target(tmp_path: Path) -> None:
 
 def _catalogue_as_cmake_reads_it(board: str) -> dict[str, str]:
     script = FIRMWARE / "cmake" / "catalogue.cmake"
-    result = subprocess.run(["cmake", f"-DBOARD={board}", f"-DDEVICES_DIR={REPO / 'devices'}",
-                             "-P", str(script)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    command = ["cmake", f"-DBOARD={board}", f"-DDEVICES_DIR={REPO / 'devices'}", "-P", str(script)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return dict(line.split("=", 1) for line in result.stderr.splitlines() if "=" in line)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -126,20 +127,25 @@ def _refine(config: Any, method: str, devices_dir: str | None) -> dict[str, Any]
 
 
 def _with_progress(config: Any, resume: bool, devices_dir: str | None) -> dict[str, Any]:
+    """`run_search` with a progress bar per stage; the bars appear with the first result, so
+    bad input, refused before any stage starts, prints nothing but its error line."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tinynas.search._run import run_search
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, transient=False) as bar:
-        tasks: dict[str, Any] = {}
-        labels = {"explore": "explore: estimate, reject, score", "train": "successive halving",
-                  "final": "train the winner, convert, verify"}
+    labels = {"explore": "explore: estimate, reject, score", "train": "successive halving",
+              "final": "train the winner, convert, verify"}
+    tasks: dict[str, Any] = {}
+    with contextlib.ExitStack() as stack:
+        bars: list[Progress] = []
 
         def update(stage: str, done: int, total: int | None) -> None:
+            if not bars:
+                bars.append(stack.enter_context(Progress(*columns, transient=False)))
             if stage not in tasks:
-                tasks[stage] = bar.add_task(labels[stage], total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+                tasks[stage] = bars[0].add_task(labels[stage], total=total)
+            bars[0].update(tasks[stage], completed=done, total=total)
 
         return run_search(config, resume, update, devices_dir)

@@ -21,6 +21,7 @@ import numpy as np
 
 RESAMPLES = 1000
 LEVEL = 0.95
+CHUNK_ELEMENTS = 4_000_000  # pair signs computed at once in the bootstrap (memory bound)
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -104,13 +105,51 @@ def bootstrap_taus(
     Returns:
         Column name -> array of `resamples` taus (NaN for a degenerate resample).
     """
-    y = np.asarray(target, dtype=np.float64)
+    y = _ranks(target)
     indices = resample_indices(len(y), resamples, seed)
     out = {}
     for name, column in columns.items():
-        x = np.asarray(column, dtype=np.float64)
-        out[name] = np.array([kendall_tau(x[i], y[i]) for i in indices])
+        x = _ranks(column)
+        out[name] = np.concatenate([tau_b_rows(x[chunk], y[chunk])
+                                    for chunk in np.array_split(indices, _chunks(indices))])
     return out
+
+
+def _chunks(indices: np.ndarray) -> int:
+    """How many pieces to cut the resamples into so that one piece's pair signs stay near
+    ``CHUNK_ELEMENTS`` numbers."""
+    resamples, n = indices.shape
+    return max(1, min(resamples, resamples * n * n // CHUNK_ELEMENTS))
+
+
+def _ranks(values: ArrayLike) -> np.ndarray:
+    """Average ranks of the non-NaN values (NaN stays NaN); infinities become plain ranks."""
+    from scipy.stats import rankdata
+
+    v = np.asarray(values, dtype=np.float64)
+    out = np.full(v.shape, np.nan)
+    keep = ~np.isnan(v)
+    out[keep] = rankdata(v[keep])
+    return out
+
+
+def tau_b_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of each row of `x` against the same row of `y` (R, n), vectorised.
+
+    With s_ij = sign(x_i - x_j) and t_ij = sign(y_i - y_j) over pairs where neither sample is
+    NaN, tau-b = sum s t / sqrt(sum s^2 * sum t^2): concordant minus discordant pairs over the
+    geometric mean of the pairs untied in x and in y, which is scipy's tau-b. NaN where
+    undefined (a side without an untied pair).
+    """
+    valid = ~(np.isnan(x) | np.isnan(y))
+    x, y = np.where(valid, x, 0.0), np.where(valid, y, 0.0)
+    weight = valid[:, :, None] & valid[:, None, :]
+    s = np.sign(x[:, :, None] - x[:, None, :]) * weight
+    t = np.sign(y[:, :, None] - y[:, None, :]) * weight
+    denominator = np.sqrt((s * s).sum((1, 2)) * (t * t).sum((1, 2)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = (s * t).sum((1, 2)) / denominator
+    return np.where(denominator > 0, tau, np.nan)
 
 
 def interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:

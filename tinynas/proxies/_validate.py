@@ -15,10 +15,11 @@ validation without scoring or training a kept architecture again.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,10 @@ MAX_TRIES_PER_SAMPLE = 200  # give up when nothing fits after this many tries pe
 VALIDATION_FRACTION = 0.1  # of the training set, held out to measure accuracy
 DERIVED = ("learned", "ensemble")  # evaluated from the kept rows, never scored per row
 
+# TRAIN_THREADS_NOTE: these networks are small, so torch's intra-op threads cost more in
+# synchronisation than they save; on the shared 2-core host, one epoch of digits took 0.05-0.15 s
+# per network on one thread and 0.3-7 s on two.
+
 Progress = Callable[[int, int], None]  # architectures done (kept ones included), total
 
 
@@ -66,6 +71,8 @@ class ValidationConfig:
     train_images: int | None = 10_000  # seeded subset of the training split; None = all
     val_images: int | None = None  # of the held-out validation split; None = all
     repeats: int = 10  # architectures trained twice (noise ceiling)
+    warmup_epochs: float = 0.25  # linear warm-up of the learning rate (tinynas.train)
+    cpu_threads: int = 1  # torch threads when training on the CPU (see TRAIN_THREADS_NOTE)
     metric_batch: int = 64  # images in the batch the metrics score on
     seed: int = 0
     max_flash_bytes: int | None = None
@@ -153,16 +160,21 @@ def sample_fitting(
         "relax --max-ram/--max-flash")
 
 
+def split_sizes(n: int, config: ValidationConfig) -> tuple[int, int]:
+    """(validation, training) image counts out of `n` training-set images."""
+    held = max(1, round(VALIDATION_FRACTION * n))
+    n_val = held if config.val_images is None else min(held, config.val_images)
+    rest = n - held
+    return n_val, rest if config.train_images is None else min(rest, config.train_images)
+
+
 def split_data(ds: Dataset, config: ValidationConfig) -> _Split:
     """Seeded: validation images held out of the training set, a training subset, a batch."""
     rng = np.random.default_rng(config.seed)
     order = rng.permutation(len(ds.y_train))
-    n_val = max(1, round(VALIDATION_FRACTION * len(order)))
-    val, train = order[:n_val], order[n_val:]
-    if config.val_images is not None:
-        val = val[: config.val_images]
-    if config.train_images is not None:
-        train = train[: config.train_images]
+    n_val, n_train = split_sizes(len(order), config)
+    held = max(1, round(VALIDATION_FRACTION * len(order)))
+    val, train = order[:n_val], order[held:held + n_train]
     batch = rng.choice(train, min(config.metric_batch, len(train)), replace=False)
     return _Split(ds.x_train[train], ds.y_train[train], ds.x_train[val], ds.y_train[val],
                   (ds.x_train[batch], ds.y_train[batch]))
@@ -191,19 +203,33 @@ def train_seeds(config: ValidationConfig, index: int) -> tuple[int, int]:
     return base, base + 500_009
 
 
+@contextlib.contextmanager
+def _cpu_threads(count: int) -> Iterator[None]:
+    """Runs torch on `count` intra-op threads, restoring the caller's count on exit."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def evaluate_one(index: int, arch: Architecture, est: Estimate, config: ValidationConfig,
                  metrics: dict[str, BaseMetric], data: _Split) -> ArchResult:
     """Scores and trains one architecture (twice when it is one of the first `repeats`)."""
     from tinynas.train import TrainConfig, train
 
     scores, ms = score_all(metrics, arch, data.batch, config.seed)
-    recipe = TrainConfig(epochs=config.epochs)
+    recipe = TrainConfig(epochs=config.epochs, warmup_epochs=config.warmup_epochs)
     seed, repeat_seed = train_seeds(config, index)
-    first = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe, seed)
-    repeat = None
-    if index < config.repeats:
-        repeat = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe,
-                       repeat_seed).val_accuracy
+    with _cpu_threads(config.cpu_threads):
+        first = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe, seed)
+        repeat = None
+        if index < config.repeats:
+            repeat = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe,
+                           repeat_seed).val_accuracy
     estimates = {"params": est.params, "macs": est.macs, "flash_bytes": est.flash_bytes,
                  "arena_bytes": est.arena_bytes, "latency_ms": est.latency_ms}
     return ArchResult(index, arch, estimates, first.val_accuracy, repeat, first.train_seconds,
@@ -215,9 +241,10 @@ def _check(config: ValidationConfig) -> None:
         raise ProxyValidationError(
             f"--samples must be at least 2 and --repeats between 0 and --samples; got "
             f"samples={config.samples}, repeats={config.repeats}")
-    if not config.epochs > 0 or config.metric_batch < 2:
-        raise ProxyValidationError(f"--epochs must be positive and the metric batch at least "
-                                   f"2; got {config.epochs} and {config.metric_batch}")
+    if not config.epochs > 0 or config.metric_batch < 2 or config.cpu_threads < 1:
+        raise ProxyValidationError(
+            f"--epochs must be positive, the metric batch at least 2 and the CPU threads at "
+            f"least 1; got {config.epochs}, {config.metric_batch} and {config.cpu_threads}")
 
 
 def validate_proxies(
@@ -264,7 +291,7 @@ def validate_proxies(
     _check_kept(kept, archs, folder)
     _run(config, names, device, budget, ds, archs, kept, results, progress)
     rows = sorted(results.load(), key=lambda r: r.index)[: config.samples]
-    return _finish(folder, rows, names, settings, ds, device, budget)
+    return _finish(folder, rows, names, config, settings, ds, budget)
 
 
 def _kept(results: ResultsFile, resume: bool) -> dict[int, ArchResult]:
@@ -304,17 +331,17 @@ def _run(config: ValidationConfig, names: Sequence[str], device: Device, budget:
             progress(done, len(archs))
 
 
-def _finish(folder: Path, rows: list[ArchResult], names: Sequence[str],
-            settings: dict[str, Any], ds: Dataset, device: Device,
-            budget: Budget) -> dict[str, Any]:
+def _finish(folder: Path, rows: list[ArchResult], names: Sequence[str], config: ValidationConfig,
+            settings: dict[str, Any], ds: Dataset, budget: Budget) -> dict[str, Any]:
     from tinynas.proxies._plots import draw_scatter_grid, scatter_info
     from tinynas.proxies._summary import summarise
 
+    n_val, n_train = split_sizes(len(ds.y_train), config)
     context = {
         "settings": settings, "num_classes": ds.num_classes,
+        "images": {"train": n_train, "validation": n_val},
         "budget": {"flash_bytes": budget.flash_bytes, "ram_bytes": budget.ram_bytes,
                    "latency_ms": budget.latency_ms},
-        "device": device,
     }
     summary = summarise(rows, names, context)
     summary["files"] = {k: str(folder / v) for k, v in

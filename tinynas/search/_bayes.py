@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinynas.errors import SearchSpaceError
 from tinynas.search._base import BaseStrategy, SearchSpace
 from tinynas.space import Architecture, ConvBlock, ConvLayer, Pooling, canonical, problems
+
+VALID_TRIES = 100  # proposals per ask before giving up on the space
 
 
 class BayesStrategy(BaseStrategy):
@@ -30,14 +33,17 @@ class BayesStrategy(BaseStrategy):
         self.pending: dict[str, list[Any]] = {}  # arch hash -> trials waiting for a result
 
     def ask(self) -> Architecture:
-        for _ in range(100):
+        for _ in range(VALID_TRIES):
             trial = self.study.ask()
             arch = canonical(self._suggest(trial))
             if not problems(arch):
                 self.pending.setdefault(arch.content_hash, []).append(trial)
                 return arch
             self.study.tell(trial, state=_failed())
-        raise RuntimeError("TPE proposed no valid architecture in 100 trials")
+        reason = problems(arch)[0]
+        raise SearchSpaceError(
+            f"TPE proposed no valid architecture in {VALID_TRIES} trials (the last: {reason}); "
+            "check the data's input shape and class count, or choose another --strategy")
 
     def tell(self, arch: Architecture, score: float | None) -> None:
         trials = self.pending.pop(arch.content_hash, [])

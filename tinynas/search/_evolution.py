@@ -3,7 +3,10 @@
 The first `population_size` candidates are random samples. After that each candidate is a
 mutation of the best of `sample_size` members drawn from the population; every scored
 candidate joins the population and the oldest leaves (μNAS: population 100, sample 25).
-Rejected candidates (over budget) never join.
+Rejected candidates (over budget) never join, but they count towards the random start.
+
+All state is rebuilt by `tell()` (the population and the number of results told), so a
+strategy told the stored results on resume continues in the phase the killed one was in.
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ class EvolutionStrategy(BaseStrategy):
         self.population_size = population_size
         self.sample_size = sample_size
         self.population: deque[tuple[Architecture, float]] = deque()
-        self.asked = 0
+        self.told = 0  # results told, rejected ones included
 
     def ask(self) -> Architecture:
-        self.asked += 1
-        if len(self.population) < self.population_size and self.asked <= self.population_size:
+        if len(self.population) < self.population_size and self.told < self.population_size:
             return sample(self.space.input_shape, self.space.num_classes, self.rng,
                           self.space.config)
         if not self.population:  # nothing fit yet: keep exploring
@@ -39,6 +41,7 @@ class EvolutionStrategy(BaseStrategy):
         return mutate(parent, self.rng)
 
     def tell(self, arch: Architecture, score: float | None) -> None:
+        self.told += 1
         if score is None:
             return
         self.population.append((arch, score))

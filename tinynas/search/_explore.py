@@ -69,7 +69,10 @@ def explore(
     repeats = 0
     while not _done(evaluated, start, limits):
         arch = strategy.ask()
-        if store.find(arch.content_hash) is not None:
+        stored = store.find(arch.content_hash)
+        if stored is not None:  # already evaluated: its result again, never a second row
+            strategy.tell(arch, None if stored.status == CandidateStatus.REJECTED
+                          else stored.scores.get(metric.name))
             repeats += 1
             if repeats >= MAX_REPEATS_IN_A_ROW:
                 break

@@ -11,7 +11,8 @@ def _dominates(q: Sequence[float], p: Sequence[float]) -> bool:
 
 def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
     """Indices (ascending) of the points no other point dominates. Every objective is
-    minimised: pass (-score, latency_ms, arena_bytes, flash_bytes).
+    minimised: pass (-score, latency_ms, arena_bytes, flash_bytes). Of equal points only the
+    first (lowest index) is on the front, standing for all of them.
 
     Points are visited in lexicographic order, so a point can only be dominated by one visited
     before it, and if by any, then by one already on the front (dominance is transitive)."""

@@ -70,6 +70,10 @@ def _open_store(config: SearchConfig, resume: bool) -> RunStore:
         if not db.exists():
             raise TinyNASError(f"nothing to resume in {config.out}: no run.db; drop --resume")
         store = RunStore.open(config.out)
+        if store.get_meta("status") == "finished":
+            store.close()
+            raise TinyNASError(f"{config.out} is a finished run; see tinynas runs show "
+                               f"{config.out}, or start a new run with another --out")
         stored = store.config()
         for key in ("device", "dataset", "strategy", "seed"):
             if key in stored and stored[key] != getattr(config, key):
@@ -171,6 +175,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
                               data.x_val[:0], data.y_val[:0], ds.num_classes)
         done = finish(store, winner, whole, ds.x_test, ds.y_test, train_config, ds.name,
                       config.seed, config.out)
+        if progress:
+            progress("final", 1, 1)
         summary = _summary(config, store, device, budget, metric_name, done,
                            time.monotonic() - started, pick_device())
         from tinynas.search._report import write_report
@@ -178,6 +184,9 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         write_report(store, summary, config.out)
         store.finish("finished")
         return summary
+    except TinyNASError:
+        store.finish("failed")
+        raise
     finally:
         store.close()
 

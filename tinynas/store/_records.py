@@ -87,7 +87,7 @@ class TrainingRecord:
     id: int
     candidate_id: int
     stage: str  # e.g. "halving-1", "final"
-    epochs: int
+    epochs: float  # fractional for the first successive-halving rungs
     seed: int
     val_accuracy: float | None
     test_accuracy: float | None

@@ -62,7 +62,7 @@ class RunResults:
             return self._select_candidates(cur, "WHERE on_front = 1 ORDER BY id", ())
 
     def add_training(
-        self, candidate_id: int, *, stage: str, epochs: int, seed: int, train_seconds: float,
+        self, candidate_id: int, *, stage: str, epochs: float, seed: int, train_seconds: float,
         device: str, val_accuracy: float | None = None, test_accuracy: float | None = None,
         int8_accuracy: float | None = None,
     ) -> TrainingRecord:  # fmt: skip
@@ -83,7 +83,7 @@ class RunResults:
             The stored training.
         """
         accuracies = codec.accuracies(val_accuracy, test_accuracy, int8_accuracy)
-        row = (candidate_id, stage, int(epochs), int(seed), *accuracies, float(train_seconds),
+        row = (candidate_id, stage, float(epochs), int(seed), *accuracies, float(train_seconds),
                device, codec.now())  # fmt: skip
         with self._session("add a training", write=True) as cur:
             self._one_candidate(cur, candidate_id)

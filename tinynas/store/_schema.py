@@ -34,7 +34,7 @@ SCHEMA = (
         id INTEGER PRIMARY KEY,
         candidate_id INTEGER NOT NULL REFERENCES candidates (id),
         stage TEXT NOT NULL,
-        epochs INTEGER NOT NULL,
+        epochs REAL NOT NULL,
         seed INTEGER NOT NULL,
         val_accuracy REAL,
         test_accuracy REAL,

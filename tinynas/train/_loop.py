@@ -2,8 +2,8 @@
 
 The whole dataset is held as tensors on the training device (no data loader: these networks are
 tiny and the loader would dominate). The recipe: SGD with Nesterov momentum 0.9, weight decay
-5e-4, batch 256, peak learning rate 0.05 reached by a linear warm-up over the first epoch, then
-cosine decay to zero (without the warm-up about 1 run in 50 collapses to chance at this scale:
+5e-4, batch 256, peak learning rate 0.05 reached by a linear warm-up over the first epoch (or the
+first fifth of a shorter run), then cosine decay to zero (without the warm-up about 1 run in 50 collapses to chance at this scale:
 reference/search-and-metrics.md section 5).
 """
 
@@ -114,7 +114,8 @@ def train(
     yt = torch.as_tensor(y_train, device=device)
     steps_per_epoch = max(1, math.ceil(len(xt) / config.batch_size))
     total = max(1, round(config.epochs * steps_per_epoch))
-    warmup = min(total, round(config.warmup_epochs * steps_per_epoch))
+    # at most a fifth of a short run is warm-up
+    warmup = max(1, min(total // 5, round(config.warmup_epochs * steps_per_epoch)))
     opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
                           nesterov=True, weight_decay=config.weight_decay)
     gen = torch.Generator(device=device).manual_seed(seed)

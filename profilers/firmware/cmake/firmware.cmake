@@ -77,5 +77,5 @@ add_custom_command(TARGET tinynas-profiler POST_BUILD
     COMMAND ${CMAKE_OBJCOPY} -O ihex $<TARGET_FILE:tinynas-profiler> tinynas-profiler.hex
     COMMAND ${CMAKE_SIZE} $<TARGET_FILE:tinynas-profiler>
     WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
-    COMMENT "tinynas-profiler.bin / .hex for ${BOARD} (flash with: tinynas flash ... --device ${BOARD})"
+    COMMENT "tinynas-profiler.bin / .hex for ${BOARD} (tinynas flash FILE --device ${BOARD})"
 )

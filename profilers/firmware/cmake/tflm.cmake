@@ -74,9 +74,11 @@ if(NOT EXISTS "${TFLM_TREE}/tensorflow/lite/micro/micro_interpreter.h")
     _tinynas_generate_tflm_tree()
 endif()
 
+set(_tflm_make "${tflite_micro_SOURCE_DIR}/tensorflow/lite/micro/tools/make")
+
 # The CMSIS-NN commit TFLM pinned, for the firmware's `info%` (kernels=cmsis-nn <commit>)
-file(STRINGS "${tflite_micro_SOURCE_DIR}/tensorflow/lite/micro/tools/make/ext_libs/cmsis_nn_download.sh"
-     _cmsis_nn_line REGEX "^ZIP_PREFIX_NN=")
+file(STRINGS "${_tflm_make}/ext_libs/cmsis_nn_download.sh" _cmsis_nn_line
+     REGEX "^ZIP_PREFIX_NN=")
 string(REGEX MATCH "[0-9a-f]+" CMSIS_NN_COMMIT "${_cmsis_nn_line}")
 string(SUBSTRING "${TFLM_COMMIT}" 0 8 TFLM_SHORT_COMMIT)
 string(SUBSTRING "${CMSIS_NN_COMMIT}" 0 8 CMSIS_NN_SHORT_COMMIT)
@@ -99,15 +101,18 @@ target_include_directories(tflm SYSTEM PUBLIC
 )
 # The tree holds only the top level of CMSIS/Core/Include (enough for CMSIS-NN); ST's device
 # headers need all of it, which TFLM's download of the same CMSIS release has.
-set(TN_CMSIS_CORE_INCLUDE
-    "${tflite_micro_SOURCE_DIR}/tensorflow/lite/micro/tools/make/downloads/cmsis/CMSIS/Core/Include")
+set(TN_CMSIS_CORE_INCLUDE "${_tflm_make}/downloads/cmsis/CMSIS/Core/Include")
 # No TF_LITE_STRIP_ERROR_STRINGS: it would also remove the per-op profiler hook.
 # PROJECT_GENERATION: TFLM's own cycle-counter code stays a stub; the firmware reads DWT itself.
 target_compile_definitions(tflm PUBLIC
     TF_LITE_STATIC_MEMORY TF_LITE_MCU_DEBUG_LOG CMSIS_NN NDEBUG
     ARM_NN_ENABLE_F16=0 ARM_NN_ENABLE_F32=0
     PRIVATE PROJECT_GENERATION TF_LITE_DISABLE_X86_NEON)
-target_compile_options(tflm PRIVATE ${TN_CPU_FLAGS} -O2 -funsigned-char -fomit-frame-pointer
+# TFLM's own build: the core for size (-Os), kernels and CMSIS-NN for speed (-O2)
+file(GLOB_RECURSE _tflm_kernels "${TFLM_TREE}/tensorflow/lite/micro/kernels/*.cc"
+                                "${TFLM_TREE}/third_party/cmsis_nn/*.c")
+set_source_files_properties(${_tflm_kernels} PROPERTIES COMPILE_OPTIONS -O2)
+target_compile_options(tflm PRIVATE ${TN_CPU_FLAGS} -Os -funsigned-char -fomit-frame-pointer
     -ffunction-sections -fdata-sections -fno-unwind-tables -fno-asynchronous-unwind-tables
     $<$<COMPILE_LANGUAGE:CXX>:-fno-rtti -fno-exceptions -fno-threadsafe-statics>)
 set_target_properties(tflm PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON C_STANDARD 11)

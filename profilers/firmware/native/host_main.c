@@ -148,7 +148,8 @@ static int value_option(harness *h, const char *name, const char *value)
     else if (strcmp(name, "--slot-bytes") == 0) c->slot_bytes = number(name, value);
     else if (strcmp(name, "--input-bytes") == 0) h->fake.input_bytes = number(name, value);
     else if (strcmp(name, "--output-bytes") == 0) h->fake.output_bytes = number(name, value);
-    else if (strcmp(name, "--persistent-bytes") == 0) h->fake.persistent_bytes = number(name, value);
+    else if (strcmp(name, "--persistent-bytes") == 0)
+        h->fake.persistent_bytes = number(name, value);
     else if (strcmp(name, "--overhead-cycles") == 0) h->fake.overhead_cycles = number(name, value);
     else if (strcmp(name, "--start-cycles") == 0) h->board.cycles = number(name, value);
     else if (strcmp(name, "--slot") == 0) h->slot_path = value;

@@ -1,0 +1,37 @@
+"""Helpers for the `tinynas search` tests: a real CLI process on the built-in digits dataset."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+# the smallest settings that still run every stage (relu_count is analytic: ~5 ms a candidate)
+TINY = ("--device", "stm32", "--dataset", "digits", "--strategy", "random",
+        "--metric", "relu_count", "--shortlist", "2", "--halving-epochs", "0.2",
+        "--epochs", "0.5", "--train-subset", "300")  # fmt: skip
+# a RAM limit that rejects about a third of the candidates and keeps the shortlist small
+MAX_RAM = ("--max-ram", "16KB")
+MAX_RAM_BYTES = 16_000
+
+
+def search_args(out: Path, candidates: int, *extra: str) -> list[str]:
+    """The argv of a tiny `tinynas search` into `out` (a python -m call, no installed script)."""
+    return [sys.executable, "-m", "tinynas", "search", *TINY, "--candidates", str(candidates),
+            "--out", str(out), *extra]  # fmt: skip
+
+
+def run_cli(*args: str, cwd: Path, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    """`tinynas ARGS` in a real process."""
+    return subprocess.run([sys.executable, "-m", "tinynas", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single `error: ...` line of a failed command (exit 2, no traceback, no stdout)."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]

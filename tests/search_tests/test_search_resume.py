@@ -1,0 +1,83 @@
+"""A `tinynas search` killed with SIGKILL mid-exploration loses nothing, and --resume finishes it.
+
+The issue's acceptance test: a real search process is killed once at least KILL_AFTER
+candidates are stored; the same command with --resume then runs to the end. Every candidate
+stored before the kill must still be there, unchanged, none may be evaluated twice, and the
+run must end with exactly --candidates candidates and a chosen model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from search_helpers import MAX_RAM, search_args
+
+from tinynas.errors import StoreError
+from tinynas.store import RunStore, summarize
+
+CANDIDATES = 800  # a few seconds of exploration: relu_count is analytic
+KILL_AFTER = 100
+Stored = dict[int, tuple[str, str, dict[str, float]]]  # id -> (hash, created_at, scores)
+
+
+def stored_count(run: Path) -> int:
+    """How many candidates the run store holds now (0 before its schema is written)."""
+    try:
+        with RunStore.open(run, writable=False) as store:
+            return store.count()
+    except StoreError:
+        return 0
+
+
+def wait_for_candidates(proc: subprocess.Popen[bytes], run: Path, n: int, log: Path) -> None:
+    """Polls the store read-only until it holds `n` candidates; fails if `proc` ends first."""
+    deadline = time.monotonic() + 180
+    while stored_count(run) < n:
+        assert proc.poll() is None, f"the search ended first:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"fewer than {n} candidates after 180 s"
+        time.sleep(0.02)
+
+
+def stored(run: Path) -> Stored:
+    with RunStore.open(run, writable=False) as store:
+        return {c.id: (c.hash, c.created_at, c.scores) for c in store.candidates()}
+
+
+@pytest.mark.slow
+def test_a_killed_search_resumes_without_losing_or_repeating_a_candidate(tmp_path: Path) -> None:
+    run, log = tmp_path / "run", tmp_path / "first.log"
+    with log.open("w") as err:
+        first = subprocess.Popen(search_args(run, CANDIDATES, *MAX_RAM, "--json"), cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+        try:
+            wait_for_candidates(first, run, KILL_AFTER, log)
+        finally:
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    before = stored(run)
+    assert KILL_AFTER <= len(before) < CANDIDATES
+    assert summarize(run).status == "interrupted"
+
+    argv = search_args(run, CANDIDATES, *MAX_RAM, "--resume", "--json")
+    resumed = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = stored(run)
+    assert {i: after.get(i) for i in before} == before  # nothing lost, nothing redone
+    assert min(set(after) - set(before)) > max(before)
+    assert len(after) == CANDIDATES
+    assert len({content_hash for content_hash, _, _ in after.values()}) == CANDIDATES
+    summary = json.loads(resumed.stdout)
+    assert summary["evaluated"] == CANDIDATES
+    with RunStore.open(run, writable=False) as store:
+        chosen, status = store.chosen(), store.get_meta("status")
+    assert status == "finished"
+    assert chosen is not None and (chosen.id, chosen.hash) == (summary["candidate_id"],
+                                                               summary["hash"])  # fmt: skip
+    assert (run / "model.tflite").stat().st_size == summary["flash_bytes"]

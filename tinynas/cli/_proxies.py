@@ -1,0 +1,181 @@
+"""``tinynas proxies``: list the trainingless metrics, or validate them on the user's data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+_JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
+
+
+@click.group()
+def proxies() -> None:
+    """Trainingless metrics: list them, or validate them on your data."""
+
+
+@proxies.command("list")
+@_JSON_OPTION
+def list_cmd(as_json: bool) -> None:
+    """Every metric: name, whether it needs data, its cost class, what it computes."""
+    from dataclasses import asdict
+
+    from tinynas.metrics import list_metrics
+
+    infos = list_metrics()
+    if as_json:
+        click.echo(json.dumps([asdict(i) for i in infos], indent=2))
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="tinynas trainingless metrics (scores are predictions, higher = better)",
+                  box=box.SIMPLE_HEAD)
+    for header in ("name", "needs data", "cost", "description"):
+        table.add_column(header, no_wrap=header != "description")
+    for info in infos:
+        table.add_row(info.name, "yes" if info.needs_data else "no", info.cost,
+                      info.description)
+    _console().print(table)
+
+
+def _metric_list(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--metrics a,b --metrics c`` -> ("a", "b", "c")."""
+    return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+
+
+def _size(value: str | None) -> int | None:
+    from tinynas.sizes import parse_size
+
+    return None if value is None else parse_size(value)
+
+
+@proxies.command("validate")
+@click.option("--dataset", required=True,
+              help="fashion-mnist, digits, or a path to .npz / an image folder.")
+@click.option("--data-dir", default=None, help="Where to look for the dataset first.")
+@click.option("--device", default="nucleo-l4r5zi", show_default=True,
+              help="Board whose budget the architectures must fit (tinynas devices).")
+@click.option("--samples", default=200, show_default=True, type=click.IntRange(2),
+              help="Architectures that fit the board.")
+@click.option("--epochs", default=2.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="Training epochs per architecture (one fixed recipe).")
+@click.option("--metrics", "metric_names", multiple=True,
+              help="Metrics to validate, comma-separated (default: every metric).")
+@click.option("--train-images", default=10_000, show_default=True, type=click.IntRange(1),
+              help="Seeded subset of the training images each architecture trains on.")
+@click.option("--val-images", default=None, type=click.IntRange(1),
+              help="Validation images (default: all 10% held out of the training set).")
+@click.option("--repeats", default=10, show_default=True, type=click.IntRange(0),
+              help="Architectures trained twice for the noise ceiling.")
+@click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB.")
+@click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
+@click.option("--max-latency", default=None, type=float, help="Predicted latency limit, ms.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Results folder (default runs/proxies/<dataset>, or under "
+                   "$TINYNAS_PROXIES_DIR); search --metric auto reads it there.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--resume", is_flag=True, help="Continue the validation kept in --out.")
+@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
+@_JSON_OPTION
+def validate(dataset: str, data_dir: str | None, device: str, samples: int, epochs: float,
+             metric_names: tuple[str, ...], train_images: int, val_images: int | None,
+             repeats: int, max_flash: str | None, max_ram: str | None,
+             max_latency: float | None, out: str | None, seed: int, resume: bool,
+             devices_dir: str | None, as_json: bool) -> None:
+    """Score N architectures that fit a board with every metric, train each briefly, and
+    report each metric's rank correlation with the measured accuracy."""
+    from tinynas.proxies import ValidationConfig
+
+    config = ValidationConfig(
+        dataset=dataset, device=device, samples=samples, epochs=epochs,
+        metrics=_metric_list(metric_names), train_images=train_images, val_images=val_images,
+        repeats=min(repeats, samples), seed=seed, max_flash_bytes=_size(max_flash),
+        max_ram_bytes=_size(max_ram), max_latency_ms=max_latency, data_dir=data_dir,
+    )  # fmt: skip
+    summary = _run(config, out, resume, devices_dir, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    _summary_screen(summary)
+
+
+def _console() -> Any:
+    """A console that does not squeeze tables to 80 columns when stdout is not a terminal."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 160))
+
+
+def _run(config: Any, out: str | None, resume: bool, devices_dir: str | None,
+         progress: bool) -> dict[str, Any]:
+    from tinynas.proxies import validate_proxies
+
+    if not progress:
+        return validate_proxies(config, out, resume=resume, devices_dir=devices_dir)
+    with _LazyBar() as bar:
+        return validate_proxies(config, out, resume=resume, progress=bar.update,
+                                devices_dir=devices_dir)
+
+
+class _LazyBar:
+    """A rich progress bar that appears at the first update, so that an error found before
+    any architecture is evaluated prints without an empty bar above it."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _LazyBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(TextColumn("score and train"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=_console())
+            self._bar.start()
+            self._task = self._bar.add_task("validate", total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+
+def _summary_screen(summary: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from tinynas.proxies import TABLE_HEADER, headline, table_rows
+
+    console = _console()
+    console.print(headline(summary))
+    table = Table(box=box.SIMPLE_HEAD)
+    for header in TABLE_HEADER:
+        table.add_column(header, justify="left" if header in ("ranker", "cost") else "right")
+    for row in table_rows(summary):
+        table.add_row(*row)
+    console.print(table)
+    best = summary["best"]["metric"]
+    console.print(f"best validated metric: {best} (search --metric auto uses it)" if best else
+                  "no metric beat the baselines by more than its bootstrap interval; "
+                  "search --metric auto keeps its default")
+    learned = summary["metrics"].get("learned")
+    if learned is not None:
+        needed = learned.get("needed")
+        console.print(f"learned ranker ({learned['folds']}-fold): "
+                      + (f"beat every scored metric with {needed} trained architectures"
+                         if needed else "did not beat the best scored metric"))
+    console.print(f"files: {', '.join(summary['files'].values())}")

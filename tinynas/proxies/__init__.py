@@ -1,0 +1,112 @@
+"""Proxy validation: measure which trainingless metric ranks networks best on the user's data.
+
+``validate_proxies`` samples architectures that fit a board, scores each with every metric,
+trains each briefly with one fixed recipe, and reports the signed Kendall tau and Spearman rho
+of every metric against the measured accuracy, against the noise ceiling of training itself.
+Its results are kept (``runs/proxies/<dataset>/`` by default), and
+``best_validated_metric`` reads them back for ``tinynas search --metric auto``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinynas.proxies._plots import Panel, draw_scatter_grid, scatter_info
+from tinynas.proxies._ranker import cross_validated, ensemble_column, learning_curve
+from tinynas.proxies._results import (
+    ENV_VAR,
+    ArchResult,
+    ProxyValidationError,
+    ResultsFile,
+    default_out,
+    find_summary,
+    proxies_root,
+    read_json,
+)
+from tinynas.proxies._stats import (
+    Correlation,
+    Difference,
+    bootstrap_taus,
+    correlate,
+    interval,
+    kendall_tau,
+    noise_ceiling,
+    paired_difference,
+    spearman_rho,
+)
+from tinynas.proxies._summary import (
+    BASELINES,
+    TABLE_HEADER,
+    headline,
+    markdown_table,
+    summarise,
+    table_rows,
+)
+from tinynas.proxies._validate import (
+    ValidationConfig,
+    default_metrics,
+    sample_fitting,
+    validate_proxies,
+)
+
+
+def best_validated_metric(dataset_name: str, root: str | Path | None = None) -> str | None:
+    """The metric a search should use on `dataset_name`, from a kept validation.
+
+    It is the validation's ``best.metric``: the registry metric with the highest tau whose
+    advantage over the baselines (params, macs, synflow, naswot) is significant (see
+    ``tinynas.proxies._summary``). None when no validation of this dataset is kept or when no
+    metric beat the baselines.
+
+    Args:
+        dataset_name: The dataset's name (``Dataset.name``, e.g. ``"fashion-mnist"``).
+        root: Where kept validations are (default ``$TINYNAS_PROXIES_DIR``, else
+            ``runs/proxies``): ``<root>/<dataset>/summary.json``, or ``<root>/summary.json``
+            when that one is of this dataset.
+
+    Raises:
+        ProxyValidationError: The kept summary cannot be read.
+    """
+    path = find_summary(dataset_name, root)
+    if path is None:
+        return None
+    best = read_json(path).get("best") or {}
+    metric = best.get("metric")
+    return metric if isinstance(metric, str) else None
+
+
+__all__ = [
+    "BASELINES",
+    "ENV_VAR",
+    "ArchResult",
+    "Correlation",
+    "Difference",
+    "Panel",
+    "ProxyValidationError",
+    "ResultsFile",
+    "TABLE_HEADER",
+    "ValidationConfig",
+    "best_validated_metric",
+    "bootstrap_taus",
+    "correlate",
+    "cross_validated",
+    "default_metrics",
+    "default_out",
+    "draw_scatter_grid",
+    "ensemble_column",
+    "find_summary",
+    "headline",
+    "interval",
+    "kendall_tau",
+    "learning_curve",
+    "markdown_table",
+    "noise_ceiling",
+    "paired_difference",
+    "proxies_root",
+    "sample_fitting",
+    "scatter_info",
+    "spearman_rho",
+    "summarise",
+    "table_rows",
+    "validate_proxies",
+]
