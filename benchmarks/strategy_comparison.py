@@ -28,6 +28,7 @@ def main() -> int:
     parser.add_argument("--device", default="nucleo-l4r5zi")
     parser.add_argument("--max-ram", type=int, default=65_536)
     parser.add_argument("--max-flash", type=int, default=65_536)
+    parser.add_argument("--max-latency", type=float, default=None, help="predicted ms")
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--shortlist", type=int, default=4)
     parser.add_argument("--halving-epochs", type=float, default=0.5)
@@ -45,6 +46,7 @@ def main() -> int:
                 device=args.device, out=args.root / f"{name}-{int(time.time())}",
                 strategy=strategy, metric=fixed_metric or metric, candidates=args.candidates,
                 max_flash_bytes=args.max_flash, max_ram_bytes=args.max_ram,
+                max_latency_ms=args.max_latency,
                 shortlist=args.shortlist, halving_epochs=args.halving_epochs,
                 epochs=args.epochs, train_subset=args.train_subset, seed=seed)
             summary = run_search(config)

@@ -18,7 +18,7 @@ from tinynas.errors import ProfilerError
 PROTOCOL = "tinynas-profiler/1"
 PROTOCOL_MAJOR = 1
 COMMAND_MAX_BYTES = 80  # EEMBC's command buffer, the terminating '%' included
-LINE_MAX_BYTES = 1024
+LINE_MAX_BYTES = 2048
 RESULTS_MAX_VALUES = 256
 TIMER_WRAP = 1 << 32
 

@@ -30,6 +30,7 @@ class Panel:
     y: tuple[float, ...]  # measured accuracy
     x_label: str
     log_x: bool
+    y_label: str = "accuracy (measured)"
 
 
 def _title(name: str, entry: dict[str, Any]) -> str:
@@ -41,13 +42,13 @@ def _title(name: str, entry: dict[str, Any]) -> str:
     return f"{name}: tau {tau:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
 
 
-def _panel(name: str, entry: dict[str, Any], x: np.ndarray, y: np.ndarray,
-           x_label: str) -> Panel:
+def _panel(name: str, entry: dict[str, Any], x: np.ndarray, y: np.ndarray, x_label: str,
+           y_label: str = "accuracy (measured)") -> Panel:
     keep = np.isfinite(x)
     xs, ys = x[keep], y[keep]
     log_x = bool(len(xs) and xs.min() > 0 and xs.max() / xs.min() > LOG_SPAN)
     return Panel(_title(name, entry), tuple(map(float, xs)), tuple(map(float, ys)), x_label,
-                 log_x)
+                 log_x, y_label)
 
 
 def _column(name: str, rows: Sequence[ArchResult], entry: dict[str, Any]) -> np.ndarray | None:
@@ -69,7 +70,7 @@ def scatter_info(rows: Sequence[ArchResult], summary: dict[str, Any]) -> list[Pa
         return []
     y = np.array([r.accuracy for r in rows])
     entries = sorted(summary["metrics"].items(),
-                     key=lambda kv: -math.inf if kv[1]["tau"] is None else -kv[1]["tau"])
+                     key=lambda kv: math.inf if kv[1]["tau"] is None else -kv[1]["tau"])
     panels = []
     for name, entry in entries:
         x = _column(name, rows, entry)
@@ -81,7 +82,7 @@ def scatter_info(rows: Sequence[ArchResult], summary: dict[str, Any]) -> list[Pa
         ceiling = summary.get("noise_ceiling") or {}
         panels.append(_panel("noise ceiling", ceiling, np.array([r.accuracy for r in twice]),
                              np.array([r.accuracy_repeat for r in twice]),
-                             "accuracy, first training"))
+                             "accuracy, first training", "accuracy, second training"))
     return panels
 
 
@@ -98,7 +99,7 @@ def draw_scatter_grid(panels: Sequence[Panel], path: Path, columns: int = 4) -> 
         ax.scatter(panel.x, panel.y, s=8, alpha=0.6)
         ax.set_title(panel.title, fontsize=8)
         ax.set_xlabel(panel.x_label, fontsize=7)
-        ax.set_ylabel("accuracy (measured)", fontsize=7)
+        ax.set_ylabel(panel.y_label, fontsize=7)
         ax.tick_params(labelsize=6)
         if panel.log_x:
             ax.set_xscale("log")

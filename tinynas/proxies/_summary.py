@@ -233,7 +233,7 @@ def markdown_table(summary: dict[str, Any]) -> str:
 def table_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
     """One row of ``TABLE_HEADER`` cells per ranker, highest tau first."""
     order = sorted(summary["metrics"].items(),
-                   key=lambda kv: -math.inf if kv[1]["tau"] is None else -kv[1]["tau"])
+                   key=lambda kv: math.inf if kv[1]["tau"] is None else -kv[1]["tau"])
     return [
         (name, e.get("cost", e["kind"]), _cell(e["tau"]), _interval(e["tau_ci"]),
          _cell(e["rho"]), _cell(e["tau_over_ceiling"], "{:.2f}"),

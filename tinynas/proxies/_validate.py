@@ -283,11 +283,11 @@ def validate_proxies(
     folder = Path(out) if out is not None else default_out(ds.name)
     settings = {**config.to_dict(), "dataset": ds.name, "device": device.name,
                 "metrics": list(names)}
+    archs = sample_fitting(ds.input_shape, ds.num_classes, device, budget, config.samples,
+                           config.seed, config.space)
     check_config(folder, settings, resume)
     results = ResultsFile(folder / CSV_NAME, names)
     kept = _kept(results, resume)
-    archs = sample_fitting(ds.input_shape, ds.num_classes, device, budget, config.samples,
-                           config.seed, config.space)
     _check_kept(kept, archs, folder)
     _run(config, names, device, budget, ds, archs, kept, results, progress)
     rows = sorted(results.load(), key=lambda r: r.index)[: config.samples]

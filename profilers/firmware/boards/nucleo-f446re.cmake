@@ -1,5 +1,8 @@
 # NUCLEO-F446RE: STM32F446RE, Cortex-M4F. Catalogue figures: devices/nucleo-f446re.toml.
-# Its 128 KB firmware reserve is tight for TFLM + CMSIS-NN; the linker says so if it overflows.
+# The catalogue's 128 KB firmware reserve is about 3 KB short of this firmware (about 134 KB
+# with the pinned TFLM); the link stops with "region FLASH overflowed" until
+# devices/nucleo-f446re.toml gives it sectors 0-5 (firmware_reserve_bytes = 262_144,
+# model_slot_address = 0x08040000).
 set(TN_CPU_FLAGS -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
 set(TN_TFLM_TARGET_ARCH cortex-m4+fp)
 set(TN_DEVICE_DEFINE STM32F446xx)

@@ -1,0 +1,68 @@
+"""The summary's choice of the best metric, on rows whose correlations are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinynas.proxies import ArchResult, summarise
+from tinynas.testing.metrics import sample_archs
+
+NAMES = ("relu_count", "params", "macs", "synflow", "naswot")
+N = 40
+
+
+def _context() -> dict:
+    settings = {"dataset": "digits", "device": "nucleo-l4r5zi", "seed": 0, "epochs": 1.0,
+                "warmup_epochs": 0.25, "cpu_threads": 1}
+    return {"settings": settings, "num_classes": 10, "images": {"train": 100, "validation": 20},
+            "budget": {"flash_bytes": 1000, "ram_bytes": 1000, "latency_ms": None}}
+
+
+def _rows(perfect: bool) -> list[ArchResult]:
+    rng = np.random.default_rng(0)
+    accuracy = rng.uniform(0.5, 0.9, N)
+    noise = {name: rng.normal(size=N) for name in NAMES}
+    if perfect:
+        noise["relu_count"] = accuracy * 100  # ranks exactly as accuracy
+    return [
+        ArchResult(i, arch, {}, float(accuracy[i]),
+                   float(accuracy[i] + rng.normal(0, 0.01)) if i < 10 else None, 1.0, "cpu",
+                   {n: float(noise[n][i]) for n in NAMES}, {n: 1.0 for n in NAMES})
+        for i, arch in enumerate(sample_archs(N, seed=9))
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def perfect() -> dict:
+    return summarise(_rows(perfect=True), NAMES, _context())
+
+
+def test_a_perfect_metric_beats_every_baseline_and_is_chosen(perfect: dict) -> None:
+    relu = perfect["metrics"]["relu_count"]
+    assert relu["tau"] == pytest.approx(1.0) and relu["tau_ci"] == [1.0, 1.0]
+    assert relu["beats_baselines"] and set(relu["vs_baselines"]) == set(NAMES[1:])
+    assert all(v["beats"] and v["delta_ci"][0] > 0 for v in relu["vs_baselines"].values())
+    assert perfect["best"]["metric"] == "relu_count"
+    assert not perfect["metrics"]["params"]["beats_baselines"]
+
+
+def test_tau_is_reported_as_a_fraction_of_the_ceiling(perfect: dict) -> None:
+    ceiling = perfect["noise_ceiling"]["tau"]
+    assert perfect["noise_ceiling"]["pairs"] == 10 and 0 < ceiling <= 1
+    assert perfect["metrics"]["relu_count"]["tau_over_ceiling"] == pytest.approx(1.0 / ceiling)
+
+
+def test_learned_ranker_is_cross_validated_with_a_learning_curve(perfect: dict) -> None:
+    learned = perfect["metrics"]["learned"]
+    assert learned["folds"] == 5 and learned["train_size"] == 32
+    assert len(learned["predictions"]) == N
+    assert set(learned["learning_curve"]) == {"25"}  # 50 and 100 leave < 10 to correlate on
+    assert learned["selectable"] is False
+    assert learned["needed"] is None  # nothing beats a perfect metric
+
+
+def test_noise_alone_chooses_nothing() -> None:
+    summary = summarise(_rows(perfect=False), NAMES, _context())
+    assert summary["best"]["metric"] is None
+    assert summary["accuracy"]["source"] == "measured" and summary["accuracy"]["collapsed"] == 0
