@@ -24,7 +24,7 @@ import torch
 from tinynas.data import load_dataset
 from tinynas.devices import get_device
 from tinynas.estimators import estimate
-from tinynas.refine import RefineConfig, refine
+from tinynas.refine import Rates, RefineConfig, refine
 from tinynas.store import RunStore
 from tinynas.train import TrainConfig, evaluate, train
 
@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--train-images", type=int, default=20_000)
     parser.add_argument("--search-epochs", type=float, default=2.0)
     parser.add_argument("--epochs", type=float, default=5.0, help="(re)training epochs")
+    parser.add_argument("--alpha-rate", type=float, default=0.5, help="eta_a of the updates")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/refine_widths.json"))
     args = parser.parse_args()
     with RunStore.open(args.run, writable=False) as store:
@@ -58,8 +59,9 @@ def main() -> int:
             "train_seconds": base.train_seconds, "estimate": estimate(arch, device).to_dict()}}
         for method in ("rarts", "darts1"):
             t0 = time.perf_counter()
-            result = refine(arch, x, y, device,
-                            RefineConfig(method=method, epochs=args.search_epochs, seed=seed))
+            config = RefineConfig(method=method, epochs=args.search_epochs, seed=seed,
+                                  rates=Rates(weights=0.05, alpha=args.alpha_rate))
+            result = refine(arch, x, y, device, config)
             search_s = time.perf_counter() - t0
             trained = train(result.refined, x, y, x[:0], y[:0], recipe, seed)
             row[method] = {

@@ -136,7 +136,7 @@ def get_metric(name: str, **options: Any) -> BaseMetric:
     if name not in METRICS:
         raise MetricError(
             f"unknown metric {name!r}; choose one of {', '.join(sorted(METRICS))} "
-            "(run 'tinynas proxies' to list them)"
+            "(run 'tinynas proxies list' to list them)"
         )
     cls = METRICS[name]
     known = _options(cls)

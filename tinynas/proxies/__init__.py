@@ -9,7 +9,10 @@ Its results are kept (``runs/proxies/<dataset>/`` by default), and
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
+
+from tinynas.space import Architecture
 
 from tinynas.proxies._plots import Panel, draw_scatter_grid, scatter_info
 from tinynas.proxies._ranker import cross_validated, ensemble_column, learning_curve
@@ -75,6 +78,34 @@ def best_validated_metric(dataset_name: str, root: str | Path | None = None) -> 
     return metric if isinstance(metric, str) else None
 
 
+def best_validated_ranker(dataset_name: str, root: str | Path | None = None) -> str | None:
+    """Like `best_validated_metric`, but the validation's best ranker of any kind
+    (``best_overall``: a registry metric, ``learned`` or ``ensemble``) that beat the baselines."""
+    path = find_summary(dataset_name, root)
+    if path is None:
+        return None
+    best = read_json(path).get("best_overall") or {}
+    metric = best.get("metric")
+    return metric if isinstance(metric, str) else None
+
+
+def validated_architectures(
+    dataset_name: str, root: str | Path | None = None
+) -> tuple[list[Architecture], list[float]]:
+    """The architectures of the kept validation of `dataset_name` and their measured
+    accuracies (to fit the learned ranker); empty when none is kept."""
+    path = find_summary(dataset_name, root)
+    if path is None or not (path.parent / "results.csv").exists():
+        return [], []
+    archs, accuracies = [], []
+    with open(path.parent / "results.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("accuracy") and row.get("architecture"):
+                archs.append(Architecture.from_json(row["architecture"]))
+                accuracies.append(float(row["accuracy"]))
+    return archs, accuracies
+
+
 __all__ = [
     "BASELINES",
     "ENV_VAR",
@@ -87,6 +118,7 @@ __all__ = [
     "TABLE_HEADER",
     "ValidationConfig",
     "best_validated_metric",
+    "best_validated_ranker",
     "bootstrap_taus",
     "correlate",
     "cross_validated",
@@ -109,4 +141,5 @@ __all__ = [
     "summarise",
     "table_rows",
     "validate_proxies",
+    "validated_architectures",
 ]

@@ -235,6 +235,11 @@ def check_config(out: Path, config: dict[str, Any], resume: bool) -> None:
         write_json(path, config)
 
 
+# Validations that ship with tinynas (their numbers are in docs/benchmarks.md); a kept
+# validation of the user's own overrides them.
+SHIPPED_VALIDATIONS = Path(__file__).resolve().parent.parent / "_validations"
+
+
 def find_summary(dataset_name: str, root: str | Path | None = None) -> Path | None:
     """The kept summary of `dataset_name`: ``<root>/<dataset>/summary.json``, or
     ``<root>/summary.json`` when that one is of `dataset_name` (a validation kept directly in
@@ -246,4 +251,7 @@ def find_summary(dataset_name: str, root: str | Path | None = None) -> Path | No
     direct = base / SUMMARY_NAME
     if direct.exists() and read_json(direct).get("dataset") == dataset_name:
         return direct
+    shipped = SHIPPED_VALIDATIONS / slug(dataset_name) / SUMMARY_NAME
+    if root is None and shipped.exists():  # the validation published in docs/benchmarks.md
+        return shipped
     return None

@@ -26,7 +26,7 @@ from tinynas.space import SpaceConfig
 from tinynas.store import CandidateStatus, RunStore
 
 METRIC_BATCH = 64  # images in the batch trainingless metrics score on
-DEFAULT_METRIC = "relu_count_penalized"  # see docs/benchmarks.md, proxy validation
+DEFAULT_METRIC = "params"  # the best single metric of the proxy validation (docs/benchmarks.md)
 
 
 @dataclass(frozen=True)
@@ -100,20 +100,32 @@ def _split(ds: Any, config: SearchConfig) -> SplitData:
 
 
 def resolve_metric(name: str, dataset: str) -> str:
-    """'auto' -> the best metric validated on this dataset (tinynas proxies validate), else
-    the default metric."""
+    """'auto' -> the best ranker validated on this dataset (`tinynas proxies validate`): a
+    metric of the registry, or the learned ranker fitted on that validation's trained
+    architectures; without a kept validation, the default metric."""
     if name != "auto":
         return name
-    from tinynas.proxies import best_validated_metric
+    from tinynas.proxies import best_validated_metric, best_validated_ranker
 
-    return best_validated_metric(dataset) or DEFAULT_METRIC
+    best = best_validated_metric(dataset) or best_validated_ranker(dataset)
+    if best is None or best == "ensemble":  # the ensemble ranks only against a population
+        return DEFAULT_METRIC
+    return best
 
 
-def _metric(name: str, device: Any, budget: Budget) -> Any:
+def _metric(name: str, device: Any, budget: Budget, dataset: str) -> Any:
     from tinynas.metrics import get_metric
 
     if name == "relu_count_penalized":
         return get_metric(name, device=device, budget=budget)
+    if name == "learned":
+        from tinynas.proxies import validated_architectures
+
+        archs, accuracies = validated_architectures(dataset)
+        if len(archs) < 10:
+            raise TinyNASError(f"the learned ranker needs a kept validation of {dataset}; run "
+                               "tinynas proxies validate first, or choose another --metric")
+        return get_metric("learned").fit(archs, accuracies)
     return get_metric(name)
 
 
@@ -134,7 +146,7 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
                                config.max_latency_ms, config.max_unas_peak_bytes)
     ds = load_dataset(config.dataset, config.data_dir)
     metric_name = resolve_metric(config.metric, ds.name)
-    metric = _metric(metric_name, device, budget)
+    metric = _metric(metric_name, device, budget, ds.name)
     store = _open_store(config, resume)
     try:
         store.set_meta("status", "running")
