@@ -79,15 +79,20 @@ def macs(arch: Architecture, graph: TFLiteGraph | None = None) -> int:
 def flash_bytes(arch: Architecture, graph: TFLiteGraph | None = None) -> int:
     """Size in bytes of the int8 .tflite file of `arch`."""
     graph = graph or tflite_graph(arch)
-    ops = graph.ops
-    quant_channels = len(graph.activations) + sum(op.const_quant_channels for op in ops)
+    data = tables = constants = quant_channels = 0
+    for op in graph.ops:
+        data += op.const_bytes
+        tables += OP_TABLE_BYTES[op.op]
+        constants += op.const_count
+        quant_channels += op.const_quant_channels
+    quant_channels += len(graph.activations)  # one scale each
     return (
         FLATBUFFER_FIXED_BYTES
-        + sum(op.const_bytes for op in ops)
-        + CONSTANT_TENSOR_BYTES * sum(op.const_count for op in ops)
+        + data
+        + CONSTANT_TENSOR_BYTES * constants
         + QUANT_BYTES_PER_CHANNEL * quant_channels
-        + OPERATOR_CODE_BYTES * len({op.op for op in ops})
-        + sum(OP_TABLE_BYTES[op.op] for op in ops)
+        + OPERATOR_CODE_BYTES * len({op.op for op in graph.ops})
+        + tables
     )
 
 
