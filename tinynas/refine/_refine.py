@@ -38,6 +38,7 @@ class RefineConfig:
     mu: float = 2.0  # weight of the resource penalty
     batch_size: int = 128
     rates: Rates = field(default_factory=lambda: Rates(weights=0.05, alpha=0.05))
+    alpha_optimizer: str = "adam"  # "adam" (as DARTS trains its alphas) or "sgd" (the equations)
     seed: int = 0
 
 
@@ -126,6 +127,7 @@ def search_widths(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
     steps = max(1, round(config.epochs * half / config.batch_size))
     alpha = list(relax.alpha.values())
     w, yp = list(net_w.parameters()), list(net_y.parameters())
+    update = _adam(alpha, config.rates.alpha) if config.alpha_optimizer == "adam" else None
     start = time.perf_counter()
     for _ in range(steps):
         xt, yt = next(data_t)
@@ -133,11 +135,26 @@ def search_widths(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
         if config.method == "rarts":
             rarts_step(w, yp, alpha, lambda: F.cross_entropy(net_w(xt), yt),
                        lambda: F.cross_entropy(net_y(xv), yv), config.lam, config.beta,
-                       config.rates, penalty, config.mu)
+                       config.rates, penalty, config.mu, update)
         else:
             darts1_step(w, alpha, lambda: F.cross_entropy(net_w(xt), yt),
-                        lambda: F.cross_entropy(net_w(xv), yv), config.rates, penalty, config.mu)
+                        lambda: F.cross_entropy(net_w(xv), yv), config.rates, penalty, config.mu,
+                        update)
     return relax, time.perf_counter() - start
+
+
+def _adam(alpha: list[Any], lr: float) -> Any:
+    """Applies the update's alpha gradients with Adam (the optimiser DARTS uses for alpha)."""
+    import torch
+
+    opt = torch.optim.Adam(alpha, lr=lr, betas=(0.5, 0.999))
+
+    def update(params: Any, grads: Any) -> None:
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+
+    return update
 
 
 def fit_to_budget(arch: Architecture, relax: WidthRelaxation, device: Device,

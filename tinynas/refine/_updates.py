@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import torch
 
 Loss = Callable[[], "torch.Tensor"]
+# Applies alpha's gradients; None = the plain gradient step alpha -= eta_a * grad of the equations
+AlphaUpdate = Callable[[Sequence["torch.Tensor"], Sequence["torch.Tensor"]], None]
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def rarts_step(
     w: Sequence[torch.Tensor], y: Sequence[torch.Tensor], alpha: Sequence[torch.Tensor],
     loss_t: Callable[[], torch.Tensor], loss_v: Callable[[], torch.Tensor],
     lam: float, beta: float, rates: Rates, penalty: Callable[[], torch.Tensor] | None = None,
-    mu: float = 0.0,
+    mu: float = 0.0, alpha_update: AlphaUpdate | None = None,
 ) -> None:
     """One RARTS Gauss-Seidel step, in place. `loss_t()` evaluates L_t at the current w and
     alpha on a batch of the first data half, `loss_v()` L_v at the current y and alpha on a batch
@@ -65,9 +67,18 @@ def rarts_step(
     total = lam * loss_t() + loss_v()
     if penalty is not None and mu:
         total = total + mu * penalty()
-    g_a = _grads(total, alpha)
+    _update_alpha(alpha, _grads(total, alpha), rates, alpha_update)
+
+
+def _update_alpha(alpha: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], rates: Rates,
+                  alpha_update: AlphaUpdate | None) -> None:
+    import torch
+
+    if alpha_update is not None:
+        alpha_update(alpha, grads)
+        return
     with torch.no_grad():
-        for ai, gi in zip(alpha, g_a):
+        for ai, gi in zip(alpha, grads):
             ai -= rates.alpha * gi
 
 
@@ -75,6 +86,7 @@ def darts1_step(
     w: Sequence[torch.Tensor], alpha: Sequence[torch.Tensor],
     loss_t: Callable[[], torch.Tensor], loss_v: Callable[[], torch.Tensor], rates: Rates,
     penalty: Callable[[], torch.Tensor] | None = None, mu: float = 0.0,
+    alpha_update: AlphaUpdate | None = None,
 ) -> None:
     """One first-order DARTS step, in place (`loss_v()` evaluates L_v at w, alpha)."""
     import torch
@@ -86,7 +98,4 @@ def darts1_step(
     total = loss_v()
     if penalty is not None and mu:
         total = total + mu * penalty()
-    g_a = _grads(total, alpha)
-    with torch.no_grad():
-        for ai, gi in zip(alpha, g_a):
-            ai -= rates.alpha * gi
+    _update_alpha(alpha, _grads(total, alpha), rates, alpha_update)
