@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from tinynas.estimators._planner import Buffer, align_up, plan
+from tinynas.estimators._planner import ALIGNMENT_BYTES, Buffer, align_up, plan
 from tinynas.estimators._tflite_graph import TFLiteGraph, tflite_graph
 from tinynas.space import Architecture, Node, lower
 
@@ -99,16 +99,16 @@ def flash_bytes(arch: Architecture, graph: TFLiteGraph | None = None) -> int:
 def lifetimes(graph: TFLiteGraph) -> list[Buffer]:
     """Activation buffers with TFLM's lifetimes: model inputs are created at scope 0, op k
     runs at scope k + 1, the model output lives to the end (micro_allocation_info.cc)."""
-    first = {0: 0}
-    last = {0: 0}
+    n = len(graph.activations)
+    first = [0] * n  # every op output has one producer; the input is created at scope 0
+    last = [0] * n
     for scope, op in enumerate(graph.ops, start=1):
-        first.setdefault(op.output, scope)
-        last[op.output] = scope
+        first[op.output] = last[op.output] = scope
         for t in op.inputs:
             last[t] = scope
-    return [
-        Buffer(align_up(t.nbytes), first[i], last[i]) for i, t in enumerate(graph.activations)
-    ]
+    mask = ALIGNMENT_BYTES - 1
+    return [Buffer((t.nbytes + mask) & ~mask, first[i], last[i])  # aligned as align_up
+            for i, t in enumerate(graph.activations)]
 
 
 def arena(

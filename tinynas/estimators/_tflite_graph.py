@@ -50,20 +50,20 @@ class TFLiteGraph:
 
 def _op(node: Node, src: Node, inputs: tuple[int, ...], output: int) -> Op:
     """One op with its constants and MACs (MAC formulas as μNAS's resource models)."""
-    if node.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+    op = node.op
+    if op == "CONV_2D" or op == "DEPTHWISE_CONV_2D":
         kh, kw = node.kernel
-        c = node.channels
-        per_out = kh * kw * (1 if node.op == "DEPTHWISE_CONV_2D" else src.channels)
-        macs = node.shape[0] * node.shape[1] * c * per_out
+        h, w, c = node.shape
+        per_out = kh * kw * (1 if op == "DEPTHWISE_CONV_2D" else src.shape[-1])
         # weights (int8, one scale per output channel) and bias (int32, one scale each)
-        return Op(node.op, inputs, output, macs, c, 2, c * per_out + 4 * c, 2 * c)
-    if node.op == "FULLY_CONNECTED":
+        return Op(op, inputs, output, h * w * c * per_out, c, 2, c * per_out + 4 * c, 2 * c)
+    if op == "FULLY_CONNECTED":
         n_in, n_out = math.prod(src.shape), node.shape[0]
-        return Op(node.op, inputs, output, n_in * n_out, n_out, 2, n_in * n_out + 4 * n_out,
+        return Op(op, inputs, output, n_in * n_out, n_out, 2, n_in * n_out + 4 * n_out,
                   2 * n_out)
-    if node.op == "RESHAPE":  # new shape: int32 vector of the output rank (batch included)
-        return Op(node.op, inputs, output, 0, 0, 1, 4 * (len(node.shape) + 1), 0)
-    return Op(node.op, inputs, output, 0, 0, 0, 0, 0)
+    if op == "RESHAPE":  # new shape: int32 vector of the output rank (batch included)
+        return Op(op, inputs, output, 0, 0, 1, 4 * (len(node.shape) + 1), 0)
+    return Op(op, inputs, output, 0, 0, 0, 0, 0)
 
 
 def _add_operand(src: Node, tensor: int, activations: list[Activation], ops: list[Op]) -> int:
@@ -80,19 +80,21 @@ def tflite_graph(arch: Architecture, nodes: list[Node] | None = None) -> TFLiteG
     """The predicted int8 TFLite graph of `arch`, ops in execution order."""
     nodes = nodes or lower(arch)
     activations = [Activation((1, *nodes[0].shape), nodes[0].out_elements)]
-    tensor_of = {0: 0}  # node index -> activation tensor id
+    tensor_of = [0] * len(nodes)  # node index -> activation tensor id
     ops: list[Op] = []
-    for i, node in enumerate(nodes[1:], start=1):
-        src = nodes[node.inputs[0]]
+    for i in range(1, len(nodes)):
+        node = nodes[i]
+        first = node.inputs[0]
+        src = nodes[first]
         if node.name == "flatten" and src.shape[:-1] == (1, 1):
-            tensor_of[i] = tensor_of[node.inputs[0]]  # folded into FULLY_CONNECTED
+            tensor_of[i] = tensor_of[first]  # folded into FULLY_CONNECTED
             continue
         if node.op == "ADD":
             inputs = tuple(_add_operand(nodes[j], tensor_of[j], activations, ops)
                            for j in node.inputs)
         else:
-            inputs = (tensor_of[node.inputs[0]],)
+            inputs = (tensor_of[first],)
         tensor_of[i] = len(activations)
-        activations.append(Activation((1, *node.shape), node.out_elements))
+        activations.append(Activation((1, *node.shape), math.prod(node.shape)))
         ops.append(_op(node, src, inputs, tensor_of[i]))
     return TFLiteGraph(tuple(activations), tuple(ops))

@@ -69,30 +69,36 @@ class _Builder:
         return self.nodes[i].shape
 
     def pre_pool(self, x: int, name: str) -> int:
-        h, w, c = self.shape(x)
+        h, w, c = self.nodes[x].shape
         if h == 1 and w == 1:
             return x  # nothing to pool, as in μNAS
         k = (min(2, h), min(2, w))
-        out = (math.ceil(h / k[0]), math.ceil(w / k[1]), c)
+        out = (-(-h // k[0]), -(-w // k[1]), c)  # ceil division
         return self.add(Node("MAX_POOL_2D", name, (x,), out, k, k, "same"))
 
     def conv(self, x: int, layer: ConvLayer, name: str, filters: int | None = None) -> int:
         if layer.pre_pool:
             x = self.pre_pool(x, name + "_pool")
-        h, w, c = self.shape(x)
+        h, w, c = self.nodes[x].shape
         if layer.type == "1x1conv2d":
-            kernel, stride = (1, 1), (1, 1)
+            kernel = stride = (1, 1)
+            s = 1
         else:
-            kernel = (min(layer.kernel_size, h), min(layer.kernel_size, w))
+            k = layer.kernel_size
+            kernel = (k if k < h else h, k if k < w else w)
             # equal strides even along an axis of size 1 (TensorFlow's float depthwise kernel
             # takes no other); 'same' padding keeps that axis at 1 either way
-            stride = (layer.stride, layer.stride)
-        op = "DEPTHWISE_CONV_2D" if layer.type == "dwconv2d" else "CONV_2D"
-        out_c = c if op == "DEPTHWISE_CONV_2D" else (filters or layer.filters)
-        out = (math.ceil(h / stride[0]), math.ceil(w / stride[1]), out_c)
-        return self.add(
+            s = layer.stride
+            stride = (s, s)
+        if layer.type == "dwconv2d":
+            op, out_c = "DEPTHWISE_CONV_2D", c
+        else:
+            op, out_c = "CONV_2D", filters or layer.filters
+        out = (-(-h // s), -(-w // s), out_c)  # ceil division ('same' padding)
+        self.nodes.append(
             Node(op, name, (x,), out, kernel, stride, "same", layer.batch_norm, layer.relu)
-        )
+        )  # convolutions are never merged (see `add`)
+        return len(self.nodes) - 1
 
     def copy(self) -> _Builder:
         other = _Builder()
