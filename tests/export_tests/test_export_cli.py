@@ -92,15 +92,25 @@ def test_load_run_reads_the_chosen_model(untrained: dict[str, Path], tmp_path: P
     assert all(torch.equal(net.state_dict()[k], v) for k, v in state.items())
 
 
-def test_run_without_a_store_is_a_clear_error(untrained: dict[str, Path], tmp_path: Path) -> None:
+def test_unfinished_or_unreadable_run_is_a_clear_error(untrained: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    from tinynas.store import CandidateStatus, RunStore
+    from tinynas.space import Architecture
+
     run = tmp_path / "runs" / "r1"
-    run.mkdir(parents=True)
-    (run / "run.db").write_bytes(b"")
     data = ("--data", untrained["data"])
-    _one_line_error(_cli(run, *data), "run stores are not available in this version",
-                    "architecture.json and weights.pt")  # fmt: skip
-    _one_line_error(_cli(run, "--candidate", "7", *data), "not available", "candidate 7")
+    with RunStore.create(run, {"device": "nucleo-l4r5zi"}) as store:
+        arch = Architecture.from_json(Path(untrained["arch"]).read_text())
+        record = store.add_candidate(arch, CandidateStatus.SCORED)
+    _one_line_error(_cli(run, *data), "architecture.json and weights.pt", "--candidate")
+    _one_line_error(_cli(run, "--candidate", str(record.id), *data), "no trained weights")
+    _one_line_error(_cli(run, "--candidate", "7", *data), "no candidate 7")
+    _one_line_error(_cli(run, "--candidate", "x", *data), "not an id")
     _one_line_error(_cli(run, "--arch", untrained["arch"], *data), "not both")
+    broken = tmp_path / "runs" / "r2"
+    broken.mkdir()
+    (broken / "run.db").write_bytes(b"garbage, not a database at all")
+    _one_line_error(_cli(broken, "--candidate", "1", *data), "not a tinynas run store")
 
 
 def test_nothing_to_export(tmp_path: Path) -> None:

@@ -266,14 +266,14 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_run(run_dir: str | Path, candidate: str | None = None) -> tuple[Architecture, TorchNet]:
-    """The architecture and weights of a search run's chosen model (or one candidate).
+    """The architecture and weights of a search run's chosen model (or one trained candidate).
 
     The chosen model is read from the run folder's ``architecture.json`` and ``weights.pt``
-    (written when a search finishes); reading a candidate from the run store is not available
-    in this version.
+    (written when a search finishes); a candidate from the run store, with the weights of its
+    last training (``weights/<id>-<stage>.pt``).
 
     Raises:
-        StoreError: The folder has no such files, or a candidate was asked for.
+        StoreError: The folder has no such files, or the candidate was never trained.
     """
     run = Path(run_dir)
     if not run.is_dir():
@@ -282,8 +282,23 @@ def load_run(run_dir: str | Path, candidate: str | None = None) -> tuple[Archite
         )
     if candidate is None and (run / RUN_ARCH).is_file() and (run / RUN_WEIGHTS).is_file():
         return load_weights(run / RUN_ARCH, run / RUN_WEIGHTS)
-    wanted = f"candidate {candidate}" if candidate else f"{RUN_ARCH} and {RUN_WEIGHTS}"
-    raise StoreError(
-        f"run stores are not available in this version: cannot read {wanted} from '{run}'; "
-        "export from files with --arch ARCH.json --weights WEIGHTS.pt"
-    )
+    if candidate is None:
+        raise StoreError(f"run '{run}' has no {RUN_ARCH} and {RUN_WEIGHTS} (not finished?); "
+                         "pass --candidate ID, or export from files with --arch and --weights")
+    return _load_candidate(run, candidate)
+
+
+def _load_candidate(run: Path, candidate: str) -> tuple[Architecture, TorchNet]:
+    from tinynas.store import RunStore
+
+    if not candidate.isdigit():
+        raise StoreError(f"candidate '{candidate}' is not an id; tinynas runs show lists them")
+    with RunStore.open(run, writable=False) as store:
+        record = store.candidate(int(candidate))
+        stages = [t.stage for t in store.trainings(record.id)]
+    weights = [run / "weights" / f"{record.id}-{stage}.pt" for stage in stages]
+    weights = [w for w in weights if w.is_file()]
+    if not weights:
+        raise StoreError(f"candidate {record.id} of '{run}' has no trained weights; export a "
+                         "trained candidate (tinynas runs show marks them)")
+    return record.architecture, _load_net(record.architecture, weights[-1])
