@@ -16,5 +16,5 @@ echo; echo "== the chosen model on the emulated board (latency emulated, outputs
 $tinynas profile "$out/model.tflite" --emulate stm32 --runs 5 --run "$out"
 
 echo; echo "== the CI gate"
-$tinynas check "$out/model.tflite" --device stm32 --max-ram 48KiB
+$tinynas check "$out/model.tflite" --device stm32   # the board: arena + runtime reserve <= SRAM
 echo; echo "report: $out/report.md"
