@@ -15,19 +15,8 @@ from tinynas.estimators import (
     tflite_graph,
     unas_peak_bytes,
 )
-from tinynas.space import Architecture, ConvBlock, ConvLayer, Pooling
-
-
-def conv(filters: int, k: int = 3, s: int = 1, **kw: bool) -> ConvLayer:
-    return ConvLayer("conv2d", k, filters, s, **kw)
-
-
-def dw(k: int = 3, s: int = 1, **kw: bool) -> ConvLayer:
-    return ConvLayer("dwconv2d", k, 0, s, **kw)
-
-
-def pw(filters: int, **kw: bool) -> ConvLayer:
-    return ConvLayer("1x1conv2d", 1, filters, 1, **kw)
+from tinynas.space import Architecture, ConvBlock, Pooling
+from tinynas.testing.archs import conv, dw, pw
 
 
 # 28x28x1 -> conv 3x3/2 (4) 14x14x4 -> dw 3x3 14x14x4 -> 1x1 (8, BN) 14x14x8

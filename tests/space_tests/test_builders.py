@@ -12,7 +12,6 @@ from tinynas.estimators import params  # noqa: E402
 from tinynas.space import (  # noqa: E402
     Architecture,
     ConvBlock,
-    ConvLayer,
     Pooling,
     SpaceConfig,
     lower,
@@ -21,22 +20,11 @@ from tinynas.space import (  # noqa: E402
 from tinynas.space.keras_builder import build_keras, copy_weights  # noqa: E402
 from tinynas.space.torch_builder import TorchNet, build_torch, same_padding  # noqa: E402
 from tinynas.testing.weights import trained_like  # noqa: E402
+from tinynas.testing.archs import conv, dw, pw  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 ATOL = 1e-4
-
-
-def conv(filters: int, k: int = 3, s: int = 1, **kw: bool) -> ConvLayer:
-    return ConvLayer("conv2d", k, filters, s, **kw)
-
-
-def dw(k: int = 3, s: int = 1, **kw: bool) -> ConvLayer:
-    return ConvLayer("dwconv2d", k, 0, s, **kw)
-
-
-def pw(filters: int, **kw: bool) -> ConvLayer:
-    return ConvLayer("1x1conv2d", 1, filters, 1, **kw)
 
 
 def _randomise_batch_norm(net: TorchNet, seed: int) -> int:

@@ -6,36 +6,9 @@ import math
 
 import pytest
 
-from tinynas.space import (
-    Architecture,
-    ConvBlock,
-    ConvLayer,
-    Node,
-    Pooling,
-    lower,
-    sample,
-)
+from tinynas.space import Architecture, Node, Pooling, lower, sample
 from tinynas.space._graph import merged_names
-
-
-def conv(filters: int, k: int = 3, s: int = 1, **kw: bool) -> ConvLayer:
-    return ConvLayer("conv2d", k, filters, s, **kw)
-
-
-def dw(k: int = 3, s: int = 1, **kw: bool) -> ConvLayer:
-    return ConvLayer("dwconv2d", k, 0, s, **kw)
-
-
-def pw(filters: int, **kw: bool) -> ConvLayer:
-    return ConvLayer("1x1conv2d", 1, filters, 1, **kw)
-
-
-def serial(*layers: ConvLayer) -> ConvBlock:
-    return ConvBlock(tuple(layers))
-
-
-def parallel(*layers: ConvLayer) -> ConvBlock:
-    return ConvBlock(tuple(layers), parallel=True)
+from tinynas.testing.archs import conv, dw, parallel, pw, serial
 
 
 def by_name(nodes: list[Node]) -> dict[str, Node]:
