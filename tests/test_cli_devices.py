@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tinynas.devices import ENV_VAR
+from tinynas.testing.cli import assert_one_line_error as one_line_error_of
 
 DEVICES_DIR = Path(__file__).resolve().parents[1] / "devices"
 
@@ -39,15 +40,7 @@ def user_board(folder: Path, name: str = "my-board", sram: str = "65_536") -> Pa
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert result.stdout == ""
-    return lines[0]
+    return one_line_error_of(result, *fragments, empty_stdout=True)
 
 
 def test_list_json(tmp_path: Path) -> None:

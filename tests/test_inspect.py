@@ -17,6 +17,7 @@ from tinynas.devices import get_device
 from tinynas.errors import ModelFileError
 from tinynas.inspect import inspect_model
 from tinynas.tflite_file import read_tflite
+from tinynas.testing.cli import assert_one_line_error as _assert_one_line_error
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "mlperf-tiny"
 
@@ -55,15 +56,6 @@ def _cli_json(*args: str | Path) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def _assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for word in words:
-        assert word in lines[0]
-    return lines[0]
 
 
 # ---- the four published models ------------------------------------------------------------------

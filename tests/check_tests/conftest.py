@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tinynas.testing.cli import assert_one_line_error as _one_line_error
 
 # the shared/ folder next to the repository root
 REPO = Path(__file__).resolve().parents[2]
@@ -36,15 +37,6 @@ def run_cli() -> CliRun:
     return run
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from tinynas.estimators._calibrate import (
     predict_cycles,
     with_source,
 )
+from tinynas.testing.cli import assert_one_line_error as one_line_error_of
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "mlperf-tiny"
@@ -240,13 +241,8 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    return one_line_error_of(result, *fragments, empty_stdout=True)
 
 
 @slow_without_fixtures

@@ -15,6 +15,7 @@ import pytest
 from tinynas.export import ExportResult, load_run
 from tinynas.space import Architecture
 from tinynas.space.torch_builder import build_torch
+from tinynas.testing.cli import assert_one_line_error as _one_line_error
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -22,11 +23,6 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert all(word in lines[0] for word in words), lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from tinynas.devices import ENV_VAR
 from tinynas.profile import FAULTS_ENV, ProfilerClient, SerialTransport, spawn_emulator
 from tinynas.testing.profiler import reference_model, within
 from tinynas.tflite_file import read_tflite
+from tinynas.testing.cli import assert_one_line_error as one_line_error
 
 DEVICES_DIR = Path(__file__).resolve().parents[2] / "devices"
 
@@ -36,14 +37,6 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.Compl
     return subprocess.CompletedProcess(args, int(caught.value.code or 0), out, err)
 
 
-def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
