@@ -66,3 +66,35 @@ def test_noise_alone_chooses_nothing() -> None:
     summary = summarise(_rows(perfect=False), NAMES, _context())
     assert summary["best"]["metric"] is None
     assert summary["accuracy"]["source"] == "measured" and summary["accuracy"]["collapsed"] == 0
+
+
+def test_top_picks_are_the_best_scored_tenth() -> None:
+    from tinynas.proxies._summary import top_picks
+
+    accuracy = np.linspace(0.1, 0.9, 50)  # the best architecture is the last
+    picks = top_picks(np.arange(50.0)[::-1], accuracy)  # scores rank worst first
+    assert picks["k"] == 5
+    assert picks["mean_accuracy"] == pytest.approx(accuracy[:5].mean())
+    assert picks["regret"] == pytest.approx(0.9 - accuracy[4])
+    scores = np.arange(50.0)
+    scores[-1] = np.nan  # a failed score ranks last, never first
+    picks = top_picks(scores, accuracy)
+    assert picks["best_accuracy"] == pytest.approx(accuracy[-2])
+
+
+def test_a_metric_whose_top_picks_are_poor_is_not_chosen() -> None:
+    """relu_count orders the population exactly, except that its highest scores go to the
+    worst architectures; params's top picks are the best ones."""
+    rows = _rows(perfect=True)
+    accuracy = np.array([r.accuracy for r in rows])
+    order = np.argsort(accuracy)
+    worst = set(order[:4].tolist())
+    best = order[-4:]
+    for i, r in enumerate(rows):
+        r.scores["relu_count"] = 1e6 if i in worst else accuracy[i] * 100
+        r.scores["params"] = 1e6 if i in best else r.scores["params"]
+    summary = summarise(rows, NAMES, _context())
+    relu = summary["metrics"]["relu_count"]
+    assert relu["beats_baselines"]  # it still ranks the population well
+    assert relu["top_k"]["mean_accuracy"] < summary["metrics"]["params"]["top_k"]["mean_accuracy"]
+    assert summary["best"]["metric"] is None

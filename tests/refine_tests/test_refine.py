@@ -128,3 +128,19 @@ def test_refined_run_costs_no_more_and_passes_check(tmp_path: Path) -> None:
         stages = [t.stage for t in store.trainings()]
     assert "refine-rarts" in stages
     assert np.isfinite(summary["test_accuracy"])
+
+
+def test_budget_is_the_networks_own_and_keeps_the_unas_peak() -> None:
+    """A run searched under a μNAS peak limit is refined under it too: the refinement budget
+    takes the unrefined network's own peak, capped by the limit."""
+    from tinynas.search._constraints import Budget
+
+    device = BOARD
+    arch = _arch()
+    own = estimate(arch, device)
+    budget = refine_budget(arch, device, None)
+    assert budget.unas_peak_bytes == own.unas_peak_bytes
+    assert (budget.flash_bytes, budget.ram_bytes) == (own.flash_bytes, own.arena_bytes)
+    tighter = refine_budget(arch, device, Budget(unas_peak_bytes=own.unas_peak_bytes - 1))
+    assert tighter.unas_peak_bytes == own.unas_peak_bytes - 1
+    assert tighter.violations(own)  # the unrefined network itself is over that limit

@@ -32,7 +32,8 @@ def fill(store: RunStore) -> list[int]:
     """Four candidates (one rejected), two trained, a front of two, the best one chosen."""
     ids = []
     for n in range(3):
-        est = {"flash_bytes": 1000 * (n + 1), "arena_bytes": 512 * (n + 1), "latency_ms": 2.5 * n}
+        est = {"flash_bytes": 1000 * (n + 1), "arena_bytes": 512 * (n + 1), "latency_ms": 2.5 * n,
+               "latency_source": "fitted", "provenance": {"latency_ms": "predicted"}}
         ids.append(store.add_candidate(arch(n), "scored", est, {"naswot": 10.0 + n}).id)
     store.add_candidate(arch(3), "rejected", {"arena_bytes": 10**6}, reject_reason="arena > RAM")
     kw: dict[str, Any] = {"epochs": 5, "seed": 0, "train_seconds": 3.0, "device": "cpu"}
@@ -94,6 +95,8 @@ def test_show_table_labels_where_numbers_come_from(tmp_path: Path) -> None:
     out = result.stdout
     assert "Pareto front of run 'demo' (2 candidates)" in out
     assert "flash_bytes (est.)" in out and "naswot (score)" in out
+    assert "latency_ms (pred.)" in out
+    assert "latency_source (est" not in out and "provenance (est" not in out  # not columns
     assert "latency (emulated)" in out and "measured" not in out.split("latency (emulated)")[1]
     assert "87.50%" in out
 

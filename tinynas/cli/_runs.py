@@ -76,20 +76,29 @@ def _keys(dicts: list[dict[str, Any]], first: tuple[str, ...] = ()) -> list[str]
     return [k for k in first if k in present] + sorted(present - set(first))
 
 
+def _estimate_keys(estimates: list[dict[str, Any]]) -> list[str]:
+    """The numeric estimates, in display order: where a latency came from and the provenance
+    map are not numbers to tabulate."""
+    return [k for k in _keys(estimates, _ESTIMATE_ORDER)
+            if all(isinstance(e.get(k), (int, float, type(None))) for e in estimates)]
+
+
 def _front_table(run: RunDetails) -> Table:
     """The front: estimates (estimated), scores (trainingless), accuracies (measured on host)."""
     cands = [d.candidate for d in run.front]
-    estimates = _keys([c.estimates for c in cands], _ESTIMATE_ORDER)
+    estimates = _estimate_keys([c.estimates for c in cands])
     scores = _keys([c.scores for c in cands])
     table = Table(
         title=f"Pareto front of run '{run.summary.name}' ({len(run.front)} candidates)",
-        caption="est. = estimated from the architecture; score = trainingless metric at "
+        caption="est. = estimated from the architecture; pred. = predicted by the board's "
+        "latency model; score = trainingless metric at "
         "initialisation; accuracies measured on the host, last training",
         box=box.SIMPLE_HEAD,
     )
     for header in ("id", "hash", "status"):
         table.add_column(header)
-    for header in [f"{k} (est.)" for k in estimates] + [f"{k} (score)" for k in scores]:
+    for header in ([f"{k} ({'pred.' if k == 'latency_ms' else 'est.'})" for k in estimates]
+                   + [f"{k} (score)" for k in scores]):
         table.add_column(header, justify="right")
     for header in ("val acc", "test acc", "int8 acc"):
         table.add_column(header, justify="right")
@@ -130,8 +139,9 @@ def _chosen_table(d: CandidateDetails) -> Table:
     table.add_column("field", style="bold")
     table.add_column("value")
     table.add_row("status", c.status.value)
-    for key in _keys([c.estimates], _ESTIMATE_ORDER):
-        table.add_row(f"{key} (estimated)", _number(c.estimates[key]))
+    for key in _estimate_keys([c.estimates]):
+        kind = "predicted" if key == "latency_ms" else "estimated"
+        table.add_row(f"{key} ({kind})", _number(c.estimates[key]))
     for key in _keys([c.scores]):
         table.add_row(f"{key} (trainingless score)", _number(c.scores[key]))
     for t in d.trainings:

@@ -9,10 +9,16 @@ against every baseline that was validated, both hold:
 - the margin tau(ranker) - tau(baseline) is larger than the half-width of the ranker's own
   95 % tau interval.
 
-``best.metric`` is the highest-tau ranker that beats the baselines among those a search can use
-as they are (``selectable``: registry metrics, not the learned ranker, which needs trained
-candidates, nor the ensemble, which ranks a population); ``best_overall`` also considers
-those two. Either is None when nothing beats the baselines.
+A search trains only the top of its score order, so a ranker that orders a population well can
+still send it bad networks (a high tau and poor top picks are both seen at this scale). Each
+ranker's top picks are therefore measured too (``top_k``: the mean and best accuracy of its
+best-scored tenth, and the regret, the best accuracy of all minus the best of its top picks).
+
+``best.metric`` is the highest-tau ranker that beats the baselines and whose top picks are, on
+mean accuracy, at least as good as every baseline's, among those a search can use as they are
+(``selectable``: registry metrics, not the learned ranker, which needs trained candidates, nor
+the ensemble, which ranks a population); ``best_overall`` also considers those two. Either is
+None when no ranker passes both tests.
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ from tinynas.proxies._stats import (
 SCHEMA = "tinynas.proxies/1"
 BASELINES = ("params", "macs", "synflow", "naswot")
 ENSEMBLE_MEMBERS = ("naswot", "relu_count", "params")  # tinynas.metrics' ensemble default
-TABLE_HEADER = ("ranker", "cost", "tau", "95% CI", "rho", "tau/ceiling", "median ms/arch",
-                "beats baselines")
+TABLE_HEADER = ("ranker", "cost", "tau", "95% CI", "rho", "tau/ceiling", "top-10% mean acc",
+                "top-10% regret", "median ms/arch", "beats baselines")
 COLLAPSE_FACTOR = 1.5  # accuracy below 1.5 / classes counts as a training collapse
+TOP_FRACTION = 0.1  # the top picks: the best-scored tenth of the architectures (at least 5)
 
 
 def _num(value: float | None) -> float | None:
@@ -115,12 +122,28 @@ def _compare(columns: dict[str, np.ndarray], accuracy: np.ndarray, seed: int,
                                            "beats": wins}
             beats.append(wins)
         entry["beats_baselines"] = bool(beats) and all(beats)
+        entry["top_k"] = top_picks(columns[name], accuracy)
         out[name] = entry
     return out
 
 
+def top_picks(scores: np.ndarray, accuracy: np.ndarray) -> dict[str, Any]:
+    """The accuracy of the best-scored tenth of the architectures (NaN scores rank last)."""
+    k = min(len(scores), max(5, round(TOP_FRACTION * len(scores))))
+    order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")[:k]
+    top = accuracy[order]
+    return {"k": int(k), "mean_accuracy": float(top.mean()), "best_accuracy": float(top.max()),
+            "regret": float(accuracy.max() - top.max())}
+
+
+def _good_top_picks(entry: dict[str, Any], metrics: dict[str, Any]) -> bool:
+    bases = [metrics[b]["top_k"]["mean_accuracy"] for b in BASELINES if b in metrics]
+    return all(entry["top_k"]["mean_accuracy"] >= b for b in bases)
+
+
 def _best(metrics: dict[str, Any], selectable_only: bool) -> str | None:
     pool = [(e["tau"], n) for n, e in metrics.items() if e["beats_baselines"]
+            and _good_top_picks(e, metrics)
             and e["tau"] is not None and (e["selectable"] or not selectable_only)]
     return max(pool)[1] if pool else None
 
@@ -237,6 +260,7 @@ def table_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
     return [
         (name, e.get("cost", e["kind"]), _cell(e["tau"]), _interval(e["tau_ci"]),
          _cell(e["rho"]), _cell(e["tau_over_ceiling"], "{:.2f}"),
+         _cell(e["top_k"]["mean_accuracy"], "{:.1%}"), _cell(e["top_k"]["regret"], "{:.1%}"),
          _cell(e["median_ms"], "{:.3g}"), "yes" if e["beats_baselines"] else "no")
         for name, e in order
     ]

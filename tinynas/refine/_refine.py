@@ -62,6 +62,7 @@ def refine_budget(arch: Architecture, device: Device, budget: Budget | None) -> 
         flash_bytes=min(e.flash_bytes, board.flash_bytes or e.flash_bytes),
         ram_bytes=min(e.arena_bytes, board.ram_bytes or e.arena_bytes),
         latency_ms=min(e.latency_ms or math.inf, board.latency_ms or math.inf),
+        unas_peak_bytes=min(e.unas_peak_bytes, board.unas_peak_bytes or e.unas_peak_bytes),
     )
 
 
@@ -184,7 +185,7 @@ def refine(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Device,
     target = budget if budget is not None else refine_budget(arch, device, None)
     relax, seconds = search_widths(arch, x, y, device, target, config)
     refined, widths, narrowed = fit_to_budget(arch, relax, device, target)
-    probabilities = {c.name: [round(float(p), 4) for p in relax.probabilities(c.name)]
+    probabilities = {c.name: [round(float(p), 4) for p in relax.probabilities(c.name).detach()]
                      for c in relax.choices}
     return RefineResult(arch, refined, widths, narrowed, estimate(refined, device), target,
                         seconds, probabilities)

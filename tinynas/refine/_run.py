@@ -18,9 +18,9 @@ def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | No
     from tinynas.devices import get_device
     from tinynas.export import export_model
     from tinynas.search._constraints import Budget
-    from tinynas.search._run import _split, SearchConfig
+    from tinynas.search._run import SearchConfig, _split, recipe_for
     from tinynas.store import CandidateStatus, RunStore
-    from tinynas.train import TrainConfig, train
+    from tinynas.train import train
 
     run = Path(run_dir)
     store = RunStore.open(run)
@@ -37,13 +37,13 @@ def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | No
                               seed=stored.get("seed", 0))
         data = _split(ds, search)
         board = Budget.for_device(device, stored.get("max_flash_bytes"),
-                                  stored.get("max_ram_bytes"), stored.get("max_latency_ms"))
+                                  stored.get("max_ram_bytes"), stored.get("max_latency_ms"),
+                                  stored.get("max_unas_peak_bytes"))
         result = refine(record.architecture, data.x_train, data.y_train, device, config)
         if board.violations(result.estimate):
             raise TinyNASError("refined network is over the board's budget; this is a bug")
         trained = train(result.refined, data.x_train, data.y_train, data.x_val, data.y_val,
-                        TrainConfig(epochs=retrain_epochs, flip=ds.name == "fashion-mnist"),
-                        config.seed)
+                        recipe_for(ds.name, retrain_epochs), config.seed)
         out = run / f"refined-{config.method}"
         exported = export_model(result.refined, trained.net, out, dataset_name=ds.name,
                                 test_inputs=ds.x_test, test_labels=ds.y_test,

@@ -34,6 +34,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 1.0
     flip: bool = False  # random horizontal flips (images whose classes are mirror-invariant)
+    shift_px: int = 0  # random translations of up to this many pixels each way, zeros shifted in
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,20 @@ def fit_inputs(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     y = F.interpolate(x.permute(0, 3, 1, 2), size=shape[:2], mode="bilinear",
                       antialias=True, align_corners=False)
     return y.permute(0, 2, 3, 1).contiguous()
+
+
+def random_shift(x: torch.Tensor, max_px: int, gen: torch.Generator) -> torch.Tensor:
+    """Each image of a channels-last batch translated by its own random (dy, dx) in
+    [-max_px, max_px]: zero padding then a crop at the shifted offset."""
+    import torch
+    import torch.nn.functional as F
+
+    n, h, w, _ = x.shape
+    padded = F.pad(x, (0, 0, max_px, max_px, max_px, max_px))
+    dy, dx = torch.randint(0, 2 * max_px + 1, (2, n, 1), device=x.device, generator=gen)
+    rows = (torch.arange(h, device=x.device) + dy)[:, :, None]
+    cols = (torch.arange(w, device=x.device) + dx)[:, None, :]
+    return padded[torch.arange(n, device=x.device)[:, None, None], rows, cols]
 
 
 def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
@@ -131,6 +146,8 @@ def train(
         if config.flip and xb.dim() == 4:
             mask = torch.rand(len(xb), device=device, generator=gen) < 0.5
             xb = torch.where(mask[:, None, None, None], xb.flip(2), xb)
+        if config.shift_px and xb.dim() == 4:
+            xb = random_shift(xb, config.shift_px, gen)
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, total, warmup, config.lr)
         loss = torch.nn.functional.cross_entropy(net(xb), yb)

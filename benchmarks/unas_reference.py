@@ -1,0 +1,135 @@
+"""The μNAS reference point: Fashion-MNIST under μNAS's constraints.
+
+μNAS (Liberis et al. 2021) reports 93.22% on Fashion-MNIST for a model of <= 64 KB with a peak
+activation of <= 12.6 KB as μNAS counts it, after 3 GPU-days of search
+(reference/search-and-metrics.md section 1). This script runs `tinynas search` under the same
+two constraints (flash <= 64,000 B, μNAS peak <= 12,600 B, on nucleo-l4r5zi) on the whole
+Fashion-MNIST training split and reports the int8 test accuracy of the chosen model, its TFLM
+arena, and the compute spent, as JSON and as a Markdown row for docs/benchmarks.md.
+
+With --arch FILE it trains that architecture instead, with the search's own recipe and final
+training, and reports the same numbers: a check of what the recipe reaches on a given network
+under the constraints (the architecture must meet them).
+
+    python benchmarks/unas_reference.py                      # the search: evolution, default metric
+    python benchmarks/unas_reference.py --arch benchmarks/archs/unas-plain-cnn.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+UNAS_FLASH_BYTES = 64_000  # "model <= 64 KB"
+UNAS_PEAK_BYTES = 12_600  # "peak activation <= 12.6 KB", μNAS's own count
+UNAS_ACCURACY = 0.9322
+DEVICE = "nucleo-l4r5zi"
+OUT = Path("benchmarks") / "out" / "unas_reference"
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strategy", default="evolution")
+    parser.add_argument("--metric", default="auto")
+    parser.add_argument("--candidates", type=int, default=2000)
+    parser.add_argument("--shortlist", type=int, default=8)
+    parser.add_argument("--halving-epochs", type=float, default=1.0)
+    parser.add_argument("--epochs", type=float, default=40.0, help="the winner's full training")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arch", type=Path, help="train this architecture instead of searching")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--resume", action="store_true", help="continue the search in --out")
+    return parser.parse_args()
+
+
+def _host() -> dict[str, Any]:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {"machine": platform.machine(), "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if cuda else None}
+
+
+def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    from tinynas.estimators import estimate
+    from tinynas.search._run import SearchConfig, run_search
+    from tinynas.space import Architecture
+
+    config = SearchConfig(
+        device=DEVICE, out=out, strategy=args.strategy, metric=args.metric,
+        candidates=args.candidates, max_flash_bytes=UNAS_FLASH_BYTES,
+        max_unas_peak_bytes=UNAS_PEAK_BYTES, shortlist=args.shortlist,
+        halving_epochs=args.halving_epochs, epochs=args.epochs, seed=args.seed)
+    s = run_search(config, resume=args.resume)
+    return {"mode": "search", "strategy": s["strategy"], "metric": s["metric"],
+            "evaluated": s["evaluated"], "trained": s["trained"], "seconds": s["seconds"],
+            "architecture_hash": s["hash"], "float_accuracy": s["float_accuracy"],
+            "int8_accuracy": s["int8_accuracy"], "flash_bytes": s["flash_bytes"],
+            "arena_bytes": s["arena_bytes"], "unas_peak_bytes": s["unas_peak_bytes"],
+            "macs": estimate(Architecture.from_dict(s["architecture"])).macs}
+
+
+def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from tinynas.data import load_dataset
+    from tinynas.estimators import estimate
+    from tinynas.export import export_model
+    from tinynas.search._constraints import Budget
+    from tinynas.search._run import recipe_for
+    from tinynas.space import Architecture
+    from tinynas.train import train
+
+    arch = Architecture.from_json(args.arch.read_text())
+    est = estimate(arch)
+    over = Budget(flash_bytes=UNAS_FLASH_BYTES, unas_peak_bytes=UNAS_PEAK_BYTES).violations(est)
+    if over:
+        raise SystemExit(f"{args.arch} does not meet μNAS's constraints: {'; '.join(over)}")
+    ds = load_dataset("fashion-mnist")
+    started = time.monotonic()
+    result = train(arch, ds.x_train, ds.y_train, ds.x_test[:0], ds.y_test[:0],
+                   recipe_for(ds.name, args.epochs), seed=args.seed)
+    pick = np.random.default_rng(args.seed).choice(len(ds.x_train), 512, replace=False)
+    exported = export_model(arch, result.net, out, dataset_name=ds.name,
+                            test_inputs=ds.x_test, test_labels=ds.y_test,
+                            representative=ds.x_train[pick])
+    return {"mode": "architecture", "architecture": str(args.arch),
+            "architecture_hash": arch.content_hash, "evaluated": 1, "trained": 1,
+            "seconds": time.monotonic() - started,
+            "float_accuracy": exported.verification.float_accuracy,
+            "int8_accuracy": exported.verification.int8_accuracy,
+            "flash_bytes": exported.tflite_path.stat().st_size,
+            "arena_bytes": int(exported.card["tflm_arena_bytes"]),
+            "unas_peak_bytes": est.unas_peak_bytes, "macs": est.macs}
+
+
+def main() -> int:
+    args = _arguments()
+    name = f"arch-{args.arch.stem}" if args.arch else f"{args.strategy}-s{args.seed}"
+    out = args.out or OUT / name
+    out.mkdir(parents=True, exist_ok=True)
+    row = _train_one(args, out) if args.arch else _search(args, out)
+    row.update({"epochs": args.epochs, "host": _host(), "date": time.strftime("%Y-%m-%d"),
+                "reference": {"unas_accuracy": UNAS_ACCURACY, "flash_bytes": UNAS_FLASH_BYTES,
+                              "unas_peak_bytes": UNAS_PEAK_BYTES},
+                "provenance": {"accuracy": "measured (test split; int8 with TFLM)",
+                               "flash_bytes": "measured (file)", "arena_bytes": "measured (TFLM)",
+                               "unas_peak_bytes": "estimated"}})
+    (out / "unas_reference.json").write_text(json.dumps(row, indent=2) + "\n")
+    print(json.dumps(row, indent=2))
+    gap = (row["int8_accuracy"] or 0.0) - UNAS_ACCURACY
+    print(f"\n| {row['mode']} | {row.get('metric', '-')} | {row['float_accuracy']:.2%} | "
+          f"{row['int8_accuracy']:.2%} ({gap:+.2%} vs μNAS) | {row['flash_bytes']:,} | "
+          f"{row['unas_peak_bytes']:,} | {row['arena_bytes']:,} | {row['seconds'] / 60:.0f} min |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
