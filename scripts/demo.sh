@@ -7,8 +7,8 @@ tinynas=".venv/bin/tinynas"
 out="runs/demo-$(date +%Y%m%d-%H%M%S)"
 
 echo "== search (explore 500 candidates, train a shortlist of 3 on 6,000 images)"
-# params picks networks that train well at a few epochs (docs/benchmarks.md, search quality)
-$tinynas search --device=stm32 --max-flash 48KiB --max-ram 48KiB --metric params \
+# the default metric: the ranker of the shipped proxy validation (docs/benchmarks.md)
+$tinynas search --device=stm32 --max-flash 48KiB --max-ram 48KiB \
   --candidates 500 --shortlist 3 --halving-epochs 0.5 --epochs 3 --train-subset 6000 \
   --out "$out"
 
