@@ -28,8 +28,10 @@ class Budget:
         max_latency_ms: float | None = None,
         max_unas_peak_bytes: int | None = None,
     ) -> Budget:
-        """The board's budgets, each tightened by the user's limit where given. The user's
-        limits bound the model itself (file size, arena), as in `tinynas check`."""
+        """The board's budgets (its flash and SRAM less the firmware and runtime reserves),
+        each tightened by the user's limit where given. The user's limits bound the model
+        itself (file size, arena); `tinynas check --max-flash/--max-ram` bound the model plus
+        the board's reserves instead."""
         return cls(
             _tighter(device.flash_budget_bytes, max_flash_bytes),
             _tighter(device.ram_budget_bytes, max_ram_bytes),
