@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,9 +26,12 @@ from tinynas.search._shortlist import diverse_shortlist
 from tinynas.space import SpaceConfig
 from tinynas.store import CandidateStatus, RunStore
 
+if TYPE_CHECKING:
+    from tinynas.train import TrainConfig
+
 METRIC_BATCH = 64  # images in the batch trainingless metrics score on
-# the registry metric whose top picks trained best in the Fashion-MNIST proxy validation, and
-# the best strategy-comparison result at equal compute (docs/benchmarks.md)
+# without a validation of the dataset: the registry metric whose top picks trained best in the
+# Fashion-MNIST proxy validation (docs/benchmarks.md)
 DEFAULT_METRIC = "params"
 
 
@@ -102,7 +105,7 @@ def _split(ds: Any, config: SearchConfig) -> SplitData:
                      ds.num_classes)
 
 
-def recipe_for(dataset: str, epochs: float) -> Any:
+def recipe_for(dataset: str, epochs: float) -> TrainConfig:
     """The training recipe of a search on `dataset`: Fashion-MNIST's classes survive a mirror
     image, so its training draws flips. Random shifts (`TrainConfig.shift_px`) are not drawn:
     2-pixel shifts cost 3 points after 4 epochs on 6,000 images and changed nothing after 15
