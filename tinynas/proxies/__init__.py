@@ -57,9 +57,9 @@ def best_validated_metric(dataset_name: str, root: str | Path | None = None) -> 
     """The metric a search should use on `dataset_name`, from a kept validation.
 
     It is the validation's ``best.metric``: the registry metric with the highest tau whose
-    advantage over the baselines (params, macs, synflow, naswot) is significant (see
-    ``tinynas.proxies._summary``). None when no validation of this dataset is kept or when no
-    metric beat the baselines.
+    advantage over the baselines (params, macs, synflow, naswot) is significant and whose top
+    picks are as good as theirs (see ``tinynas.proxies._summary``). None when no validation of
+    this dataset is kept or when no metric passed.
 
     Args:
         dataset_name: The dataset's name (``Dataset.name``, e.g. ``"fashion-mnist"``).
@@ -70,22 +70,21 @@ def best_validated_metric(dataset_name: str, root: str | Path | None = None) -> 
     Raises:
         ProxyValidationError: The kept summary cannot be read.
     """
-    path = find_summary(dataset_name, root)
-    if path is None:
-        return None
-    best = read_json(path).get("best") or {}
-    metric = best.get("metric")
-    return metric if isinstance(metric, str) else None
+    return _chosen(dataset_name, root, "best")
 
 
 def best_validated_ranker(dataset_name: str, root: str | Path | None = None) -> str | None:
     """Like `best_validated_metric`, but the validation's best ranker of any kind
-    (``best_overall``: a registry metric, ``learned`` or ``ensemble``) that beat the baselines."""
+    (``best_overall``: a registry metric, ``learned`` or ``ensemble``) that passed."""
+    return _chosen(dataset_name, root, "best_overall")
+
+
+def _chosen(dataset_name: str, root: str | Path | None, key: str) -> str | None:
+    """The ranker a kept summary names under `key`, or None."""
     path = find_summary(dataset_name, root)
     if path is None:
         return None
-    best = read_json(path).get("best_overall") or {}
-    metric = best.get("metric")
+    metric = (read_json(path).get(key) or {}).get("metric")
     return metric if isinstance(metric, str) else None
 
 
