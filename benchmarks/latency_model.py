@@ -42,15 +42,31 @@ ROOT = Path(__file__).resolve().parents[1]
 SHORT = {"kws_ref_model.tflite": "KWS", "vww_96_int8.tflite": "VWW",
          "pretrainedResnet_quant.tflite": "IC", "ad01_int8.tflite": "AD"}  # fmt: skip
 
-# ST's MLPerf Tiny v1.2 results, ms per inference (mlperf-tiny fixtures README): the same
-# vendor's software on a Cortex-M4F and a Cortex-M7, so their cycle ratio isolates the core.
-ST_V12_M4F_MS = {"KWS": 43.2, "VWW": 88.9, "IC": 165.1, "AD": 5.3}  # NUCLEO-L4R5ZI, 120 MHz
-ST_V12_M7_MS = {"KWS": 11.3, "VWW": 23.8, "IC": 40.8, "AD": 1.2}  # NUCLEO-H7A3ZI-Q, 280 MHz
+# Every stack of the fixtures README's latency table, ms per inference (KWS, VWW, IC, AD).
+PUBLISHED_STACKS_MS = {
+    "NUCLEO-L4R5ZI, TFLM 2.3.1 + CMSIS-NN (reference), v0.5": (181.9, 600.6, 704.2, 10.1),
+    "NUCLEO-L4R5ZI, ST X-CUBE-AI, v1.2": (43.2, 88.9, 165.1, 5.3),
+    "NUCLEO-L4R5ZI, microTVM + CMSIS-NN, v1.0": (99.8, 301.2, 389.6, 8.6),
+    "DISCO-F746NG, Plumerai, v1.1": (17.7, 34.1, 62.9, 1.7),
+    "NUCLEO-H7A3ZI-Q, ST, v1.2": (11.3, 23.8, 40.8, 1.2),
+    "NUCLEO-U575ZI-Q, ST, v1.2": (29.1, 59.3, 111.1, 3.4),
+    "NUCLEO-G0B1RE, Bosch, v1.2": (474.6, 1414.0, 1522.0, 40.9),
+}
+MODELS = ("KWS", "VWW", "IC", "AD")
+
+
+def _stack_ms(stack: str) -> dict[str, float]:
+    return dict(zip(MODELS, PUBLISHED_STACKS_MS[stack], strict=True))
+
+
+# ST's own software on a Cortex-M4F and a Cortex-M7, so their cycle ratio isolates the core.
+ST_V12_M4F_MS = _stack_ms("NUCLEO-L4R5ZI, ST X-CUBE-AI, v1.2")
+ST_V12_M7_MS = _stack_ms("NUCLEO-H7A3ZI-Q, ST, v1.2")
 ST_V12_M4F_HZ, ST_V12_M7_HZ = 120_000_000, 280_000_000
-# microTVM + CMSIS-NN on the same NUCLEO-L4R5ZI at 120 MHz, MLPerf Tiny v1.0 (fixtures README):
-# the same CMSIS-NN kernels under another runtime, the one published stack besides the reference
-# whose FC/conv cost ratio bears on the reference's.
-TVM_V10_MS = {"KWS": 99.8, "VWW": 301.2, "IC": 389.6, "AD": 8.6}
+# microTVM + CMSIS-NN on the same board and clock as the reference: the same CMSIS-NN kernels
+# under another runtime, the one published stack whose FC/conv cost ratio bears most directly
+# on the reference's.
+TVM_V10_MS = _stack_ms("NUCLEO-L4R5ZI, microTVM + CMSIS-NN, v1.0")
 
 
 def m7_cycle_ratio() -> tuple[float, dict[str, float]]:
@@ -99,8 +115,23 @@ def independent_ratio(samples: list[LatencySample]) -> dict[str, float]:
             "reference_fc_ratio": implied_fc_ratio(samples)}
 
 
+def stack_fc_ratios(samples: list[LatencySample]) -> dict[str, float]:
+    """Per published stack: AD's time per MAC over the mean time per MAC of KWS, VWW and IC.
+
+    A model-free view of what FC work costs against convolution work in each stack (AD is all
+    FULLY_CONNECTED; the others almost none); the clock cancels within a stack.
+    """
+    macs = {SHORT[s.name]: sum(op.macs for op in s.ops) for s in samples}
+    ratios = {}
+    for stack in PUBLISHED_STACKS_MS:
+        per_mac = {k: ms / macs[k] for k, ms in _stack_ms(stack).items()}
+        ratios[stack] = per_mac["AD"] / statistics.mean(per_mac[k] for k in MODELS[:3])
+    return ratios
+
+
 def markdown(cal: Calibration, samples: list[LatencySample], sensitivity: list[dict],
-             m7: tuple[float, dict[str, float]], check: dict[str, float]) -> str:  # fmt: skip
+             m7: tuple[float, dict[str, float]], check: dict[str, float],
+             stacks: dict[str, float]) -> str:  # fmt: skip
     macs = {s.name: sum(op.macs for op in s.ops) for s in samples}
     title = ("## Latency model: leave-one-model-out on MLPerf Tiny v0.5 reference "
              "(NUCLEO-L4R5ZI, TFLM 2.3.1 + CMSIS-NN, 120 MHz)")  # fmt: skip
@@ -129,6 +160,9 @@ def markdown(cal: Calibration, samples: list[LatencySample], sensitivity: list[d
         f"{100 * check['reference_ad_error']:+.1f}%. The reference stack's own AD figure implies "
         f"{check['reference_fc_ratio']:.2f}.",
     ]
+    lines += ["", "AD's time per MAC over the conv models' (mean of KWS, VWW, IC), per published "
+              "stack:", "", "| stack | AD / conv time per MAC |", "|---|---:|"]
+    lines += [f"| {stack} | {r:.2f} |" for stack, r in stacks.items()]
     ratio, per_model = m7
     detail = ", ".join(f"{k} {v:.3f}" for k, v in per_model.items())
     lines += [
@@ -188,7 +222,8 @@ def main() -> None:
     sensitivity = fc_sensitivity(samples, [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     m7 = m7_cycle_ratio()
     check = independent_ratio(samples)
-    report = markdown(cal, samples, sensitivity, m7, check)
+    stacks = stack_fc_ratios(samples)
+    report = markdown(cal, samples, sensitivity, m7, check, stacks)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency_model.md").write_text(report, encoding="utf-8")
@@ -201,6 +236,7 @@ def main() -> None:
         "max_abs_error": cal.max_abs_error,
         "fc_ratio_sensitivity": sensitivity,
         "fc_ratio_check": check,
+        "stack_ad_over_conv_per_mac": stacks,
         "m7_cycle_ratio": m7[0],
         "m7_parameters": asdict(cal.parameters.scaled(m7[0])),
         "provenance": {"latency_ms": "published (MLPerf Tiny v0.5)", "fitted_ms": "predicted",

@@ -42,6 +42,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--halving-epochs", type=float, default=1.0)
     parser.add_argument("--epochs", type=float, default=40.0, help="the winner's full training")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--erase", type=float, default=None,
+                        help="random-erasing chance per image (default: the search's recipe)")
+    parser.add_argument("--label-smoothing", type=float, default=None,
+                        help="label smoothing (default: the search's recipe)")
     parser.add_argument("--arch", type=Path, help="train this architecture instead of searching")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--resume", action="store_true", help="continue the search in --out")
@@ -76,7 +80,30 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "macs": estimate(Architecture.from_dict(s["architecture"])).macs}
 
 
+def _recipe_override(recipe: Any, args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    if args.erase is not None:
+        recipe = replace(recipe, erase_p=args.erase)
+    if args.label_smoothing is not None:
+        recipe = replace(recipe, label_smoothing=args.label_smoothing)
+    return recipe
+
+
+def _progress(started: float) -> Any:
+    """Prints the elapsed time after each tenth of the training to stderr."""
+
+    def on_step(step: int, total: int) -> None:
+        if step % max(1, total // 10) == 0 or step == total:
+            print(f"step {step}/{total}, {time.monotonic() - started:.0f} s", file=sys.stderr,
+                  flush=True)  # fmt: skip
+
+    return on_step
+
+
 def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    from dataclasses import asdict
+
     import numpy as np
 
     from tinynas.data import load_dataset
@@ -94,15 +121,16 @@ def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         raise SystemExit(f"{args.arch} does not meet μNAS's constraints: {'; '.join(over)}")
     ds = load_dataset("fashion-mnist")
     started = time.monotonic()
+    recipe = _recipe_override(recipe_for(ds.name, args.epochs), args)
     result = train(arch, ds.x_train, ds.y_train, ds.x_test[:0], ds.y_test[:0],
-                   recipe_for(ds.name, args.epochs), seed=args.seed)
+                   recipe, seed=args.seed, on_step=_progress(started))
     pick = np.random.default_rng(args.seed).choice(len(ds.x_train), 512, replace=False)
     exported = export_model(arch, result.net, out, dataset_name=ds.name,
                             test_inputs=ds.x_test, test_labels=ds.y_test,
                             representative=ds.x_train[pick])
     return {"mode": "architecture", "architecture": str(args.arch),
             "architecture_hash": arch.content_hash, "evaluated": 1, "trained": 1,
-            "seconds": time.monotonic() - started,
+            "seconds": time.monotonic() - started, "recipe": asdict(recipe),
             "float_accuracy": exported.verification.float_accuracy,
             "int8_accuracy": exported.verification.int8_accuracy,
             "flash_bytes": exported.tflite_path.stat().st_size,

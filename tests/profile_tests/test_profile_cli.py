@@ -91,10 +91,22 @@ def test_profile_retries_faults_from_the_environment(model_file: Path) -> None:
     (("--port", "/dev/no-such-port"), ("cannot open serial port", "tinynas ports")),
     (("--emulate", "no-such-board"), ("board 'no-such-board' not found",)),
     (("--emulate", "stm32", "--runs", "0"), ("runs must be 1..10000",)),
+    (("--emulate", "stm32", "--infer-timeout", "0"), ("timeouts must be positive",)),
+    (("--emulate", "stm32", "--reply-timeout", "-1"), ("timeouts must be positive",)),
 ])  # fmt: skip
 def test_profile_errors(capsys: pytest.CaptureFixture[str], model_file: Path,
                         args: tuple[str, ...], fragments: tuple[str, ...]) -> None:  # fmt: skip
     one_line_error(run_main(capsys, "profile", str(model_file), *args), *fragments)
+
+
+def test_profile_infer_timeout_bounds_a_stalled_board(model_file: Path) -> None:
+    start = time.monotonic()
+    result = run_cli("profile", str(model_file), "--emulate", "stm32", "--runs", "1",
+                     "--infer-timeout", "1.5", env={FAULTS_ENV: "stall:infer"})  # fmt: skip
+    elapsed_s = time.monotonic() - start
+    one_line_error(result, "infer 1 1: no reply from the board")
+    # the default would wait 60 s a line; 1.5 s a line over runs + warm-up + 4 lines is 9 s
+    assert elapsed_s < 40, elapsed_s
 
 
 def test_profile_refuses_a_model_the_board_cannot_hold(model_file: Path, tmp_path: Path) -> None:

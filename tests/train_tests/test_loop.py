@@ -6,7 +6,7 @@ from tinynas.data import load_dataset
 from tinynas.space import Architecture, Pooling
 from tinynas.testing.archs import conv, serial
 from tinynas.train import TrainConfig, train
-from tinynas.train._loop import _lr_at, random_shift
+from tinynas.train._loop import _lr_at, random_erase, random_shift
 
 
 def test_random_shift_translates_each_image_within_the_limit_and_shifts_in_zeros():
@@ -23,6 +23,41 @@ def test_random_shift_translates_each_image_within_the_limit_and_shifts_in_zeros
     assert len(seen) > 10  # each image draws its own shift
 
 
+def test_random_erase_zeroes_one_rectangle_in_about_p_of_the_images():
+    x = torch.rand(4000, 12, 10, 2) + 1.0  # no zero pixel in the input
+    out = random_erase(x, 0.5, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    zero = out == 0
+    assert torch.equal(zero[..., 0], zero[..., 1])  # every channel of a pixel erased together
+    erased = zero[..., 0].any(dim=(1, 2))
+    assert 0.45 < erased.float().mean() < 0.55
+    assert torch.equal(out[~zero], x[~zero])  # the rest is untouched
+    areas = []
+    for i in torch.nonzero(erased).flatten().tolist():
+        rows = torch.nonzero(zero[i, :, :, 0].any(dim=1)).flatten()
+        cols = torch.nonzero(zero[i, :, :, 0].any(dim=0)).flatten()
+        box = zero[i, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1, 0]
+        assert bool(box.all())  # one filled rectangle, nothing outside it
+        assert int(zero[i, :, :, 0].sum()) == box.numel()
+        areas.append(box.numel() / (12 * 10))
+    assert min(areas) > 0.0 and max(areas) <= 0.5  # 2%-40% of the area, rounded to pixels
+    assert 0.15 < sum(areas) / len(areas) < 0.3  # uniform in [0.02, 0.4]: mean 0.21
+
+
+def test_label_smoothing_changes_the_loss_but_not_the_data_order():
+    ds = load_dataset("digits")
+    arch = Architecture(ds.input_shape, ds.num_classes, (serial(conv(4, 3, 1)),), None, ())
+    plain = TrainConfig(epochs=1, batch_size=64)
+    smooth = TrainConfig(epochs=1, batch_size=64, label_smoothing=0.1)
+    a = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, plain, seed=0, device="cpu")
+    b = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, smooth, seed=0, device="cpu")
+    again = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, smooth, seed=0,
+                  device="cpu")
+    weights = [list(r.net.state_dict().values()) for r in (a, b, again)]
+    assert any(not torch.allclose(x, y) for x, y in zip(weights[0], weights[1]))
+    assert all(torch.equal(x, y) for x, y in zip(weights[1], weights[2]))
+
+
 def test_learning_rate_warms_up_linearly_then_decays_to_zero():
     rates = [_lr_at(step, 100, 10, 0.05) for step in range(100)]
     assert rates[0] == pytest.approx(0.005) and rates[9] == pytest.approx(0.05)
@@ -30,11 +65,12 @@ def test_learning_rate_warms_up_linearly_then_decays_to_zero():
     assert rates[-1] < 1e-4
 
 
-def test_training_with_flips_and_shifts_learns_digits():
+@pytest.mark.parametrize("augment", [{"shift_px": 1}, {"erase_p": 0.5, "label_smoothing": 0.1}])
+def test_training_with_augmentation_learns_digits(augment):
     ds = load_dataset("digits")
     arch = Architecture(ds.input_shape, ds.num_classes, (serial(conv(8, 3, 1, batch_norm=True)),),
                         Pooling("avg", 2), ())
-    config = TrainConfig(epochs=6, batch_size=64, shift_px=1)
+    config = TrainConfig(epochs=6, batch_size=64, **augment)
     result = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, config, seed=0,
                    device="cpu")
     assert result.val_accuracy > 0.8  # chance is 0.1

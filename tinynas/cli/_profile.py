@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tinynas.profile._client import Timeouts
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -92,10 +94,18 @@ def _ops_table(result: ProfileResult) -> Table:
               help="Record the result in this search run's store.")
 @click.option("--candidate", "candidate_id", type=int, default=None,
               help="With --run: the candidate MODEL is (default: the run's chosen model).")
+@click.option("--reply-timeout", "reply_s", type=float, default=Timeouts.reply_s,
+              show_default=True, metavar="SECONDS",
+              help="Longest wait for each reply line of a command.")
+@click.option("--infer-timeout", "infer_line_s", type=float, default=Timeouts.infer_line_s,
+              show_default=True, metavar="SECONDS",
+              help="Longest wait for each line while the board runs inferences (raise it for "
+                   "a model slower than this per run).")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
 def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmup: int,
             input_kind: str, seed: int, baud: int | None, devices_dir: Path | None,
-            run_dir: Path | None, candidate_id: int | None, as_json: bool) -> None:  # fmt: skip
+            run_dir: Path | None, candidate_id: int | None, reply_s: float,
+            infer_line_s: float, as_json: bool) -> None:  # fmt: skip
     """Measure MODEL.tflite on a board (--port) or an emulated board (--emulate).
 
     Uploads the model, runs it, checks the board's output against TFLM on this machine, and
@@ -108,7 +118,8 @@ def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmu
 
     result = profile_model(model, port=port, emulate=emulate, runs=runs, warmup=warmup,
                            input_seed=seed if input_kind == "random" else None, baud=baud,
-                           devices_dir=devices_dir)  # fmt: skip
+                           devices_dir=devices_dir,
+                           timeouts=Timeouts(reply_s=reply_s, infer_line_s=infer_line_s))
     if run_dir is not None:
         _record(run_dir, candidate_id, result)
     if as_json:

@@ -57,7 +57,7 @@ def profile_model(
         ProfilerError: Bad arguments, a lost connection, a failed upload.
         DeviceTimeoutError: The board stopped answering.
     """
-    _check_arguments(port, emulate, runs, warmup)
+    _check_arguments(port, emulate, runs, warmup, timeouts)
     info = read_tflite(model)
     data = Path(model).read_bytes()
     with contextlib.ExitStack() as stack:
@@ -80,13 +80,19 @@ def profile_model(
     )  # fmt: skip
 
 
-def _check_arguments(port: str | None, emulate: str | None, runs: int, warmup: int) -> None:
+def _check_arguments(port: str | None, emulate: str | None, runs: int, warmup: int,
+                     timeouts: Timeouts | None) -> None:  # fmt: skip
     if (port is None) == (emulate is None):
         raise ProfilerError("give exactly one of a port (--port) or a board to emulate "
                             "(--emulate); run 'tinynas ports' to find attached boards")  # fmt: skip
     if not 1 <= runs <= 10000 or not 0 <= warmup <= 10000:
         raise ProfilerError(f"runs must be 1..10000 and warm-up runs 0..10000, got runs={runs}, "
                             f"warmup={warmup}")  # fmt: skip
+    if timeouts is not None and not (0 < timeouts.reply_s <= 3600
+                                     and 0 < timeouts.infer_line_s <= 86400):
+        raise ProfilerError(f"timeouts must be positive (reply at most 3600 s, inference at "
+                            f"most 86400 s), got reply {timeouts.reply_s:g} s, inference "
+                            f"{timeouts.infer_line_s:g} s")  # fmt: skip
 
 
 @contextlib.contextmanager

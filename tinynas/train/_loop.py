@@ -35,6 +35,8 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     flip: bool = False  # random horizontal flips (images whose classes are mirror-invariant)
     shift_px: int = 0  # random translations of up to this many pixels each way, zeros shifted in
+    erase_p: float = 0.0  # chance that an image has one random rectangle erased (random_erase)
+    label_smoothing: float = 0.0  # cross-entropy target smoothing (torch's label_smoothing)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,33 @@ def random_shift(x: torch.Tensor, max_px: int, gen: torch.Generator) -> torch.Te
     rows = (torch.arange(h, device=x.device) + dy)[:, :, None]
     cols = (torch.arange(w, device=x.device) + dx)[:, None, :]
     return padded[torch.arange(n, device=x.device)[:, None, None], rows, cols]
+
+
+def random_erase(x: torch.Tensor, p: float, gen: torch.Generator,
+                 area: tuple[float, float] = (0.02, 0.4),
+                 aspect: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+    """Random erasing (Zhong et al., AAAI 2020): with chance `p` per image of a channels-last
+    batch, one rectangle of a random share of the image's area (`area`) and random aspect ratio
+    (log-uniform in `aspect`) is set to zero at a random position. Their defaults are used."""
+    import torch
+
+    n, h, w, _ = x.shape
+    dev = x.device
+    u = torch.rand(4, n, device=dev, generator=gen)
+    target = (area[0] + (area[1] - area[0]) * u[0]) * h * w
+    log_lo, log_hi = math.log(aspect[0]), math.log(aspect[1])
+    ratio = torch.exp(log_lo + (log_hi - log_lo) * u[1])
+    eh = torch.sqrt(target * ratio).round().clamp(1, h).long()
+    ew = torch.sqrt(target / ratio).round().clamp(1, w).long()
+    top = (u[2] * (h - eh + 1).float()).long()
+    left = (u[3] * (w - ew + 1).float()).long()
+    rows = torch.arange(h, device=dev)[None, :]
+    cols = torch.arange(w, device=dev)[None, :]
+    in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None])
+    in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])
+    chosen = torch.rand(n, device=dev, generator=gen) < p
+    erased = in_rows[:, :, None] & in_cols[:, None, :] & chosen[:, None, None]
+    return x.masked_fill(erased[..., None], 0.0)
 
 
 def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
@@ -148,9 +177,12 @@ def train(
             xb = torch.where(mask[:, None, None, None], xb.flip(2), xb)
         if config.shift_px and xb.dim() == 4:
             xb = random_shift(xb, config.shift_px, gen)
+        if config.erase_p and xb.dim() == 4:
+            xb = random_erase(xb, config.erase_p, gen)
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, total, warmup, config.lr)
-        loss = torch.nn.functional.cross_entropy(net(xb), yb)
+        loss = torch.nn.functional.cross_entropy(net(xb), yb,
+                                                 label_smoothing=config.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
