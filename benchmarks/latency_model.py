@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from tinynas.devices import load_catalogue, parse_device
 from tinynas.estimators._calibrate import (
     M4F_TFLM_REFERENCE_PRIOR,
     MLPERF_TINY_V05_CLOCK_HZ,
+    MLPERF_TINY_V05_REFERENCE_MS,
     Calibration,
     LatencySample,
     Prior,
@@ -129,9 +131,46 @@ def stack_fc_ratios(samples: list[LatencySample]) -> dict[str, float]:
     return ratios
 
 
+def shared_cost_forms(fixtures: Path) -> dict[str, dict[str, float]]:
+    """Leave-one-out errors of model forms with no per-op-type prior, fitted by non-negative
+    least squares on relative error: one cost per MAC for every kernel, plus a cost per
+    output element of the MAC ops, plus (second form) a cost per im2col element of CONV_2D
+    (MACs / output channels: the input patch a convolution copies per output position)."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    from tinynas.tflite_file import read_tflite
+
+    rows, cycles = [], []
+    for name, ms in MLPERF_TINY_V05_REFERENCE_MS.items():
+        macs = outputs = im2col = 0
+        for op in read_tflite(fixtures / name).ops:
+            if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+                macs += op.macs
+                outputs += math.prod(op.output_shape)
+            if op.op == "CONV_2D":
+                im2col += op.macs // op.output_shape[-1]
+        rows.append((macs, outputs, im2col))
+        cycles.append(ms * 1e-3 * MLPERF_TINY_V05_CLOCK_HZ)
+    x, y = np.array(rows, dtype=float), np.array(cycles)
+    forms = {"per MAC + per output": [0, 1],
+             "per MAC + per output + per im2col element": [0, 1, 2]}
+    names = [SHORT[n] for n in MLPERF_TINY_V05_REFERENCE_MS]
+    result = {}
+    for form, cols in forms.items():
+        errors = {}
+        for held in range(len(y)):
+            fit = [i for i in range(len(y)) if i != held]
+            coef, _ = nnls(x[fit][:, cols] / y[fit, None], np.ones(len(fit)))
+            errors[names[held]] = float(x[held, cols] @ coef / y[held] - 1)
+        result[form] = errors
+    return result
+
+
 def markdown(cal: Calibration, samples: list[LatencySample], sensitivity: list[dict],
              m7: tuple[float, dict[str, float]], check: dict[str, float],
-             stacks: dict[str, float]) -> str:  # fmt: skip
+             stacks: dict[str, float],
+             forms: dict[str, dict[str, float]]) -> str:  # fmt: skip
     macs = {s.name: sum(op.macs for op in s.ops) for s in samples}
     title = ("## Latency model: leave-one-model-out on MLPerf Tiny v0.5 reference "
              "(NUCLEO-L4R5ZI, TFLM 2.3.1 + CMSIS-NN, 120 MHz)")  # fmt: skip
@@ -163,6 +202,11 @@ def markdown(cal: Calibration, samples: list[LatencySample], sensitivity: list[d
     lines += ["", "AD's time per MAC over the conv models' (mean of KWS, VWW, IC), per published "
               "stack:", "", "| stack | AD / conv time per MAC |", "|---|---:|"]
     lines += [f"| {stack} | {r:.2f} |" for stack, r in stacks.items()]
+    lines += ["", "Model forms without a per-op-type prior (NNLS on relative error), "
+              "leave-one-out:", "", "| form | KWS | VWW | IC | AD |", "|---|---:|---:|---:|---:|"]
+    for form, errors in forms.items():
+        cells = " | ".join(f"{100 * errors[k]:+.1f}%" for k in MODELS)
+        lines.append(f"| {form} | {cells} |")
     ratio, per_model = m7
     detail = ", ".join(f"{k} {v:.3f}" for k, v in per_model.items())
     lines += [
@@ -223,7 +267,8 @@ def main() -> None:
     m7 = m7_cycle_ratio()
     check = independent_ratio(samples)
     stacks = stack_fc_ratios(samples)
-    report = markdown(cal, samples, sensitivity, m7, check, stacks)
+    forms = shared_cost_forms(args.fixtures)
+    report = markdown(cal, samples, sensitivity, m7, check, stacks, forms)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency_model.md").write_text(report, encoding="utf-8")
@@ -237,6 +282,7 @@ def main() -> None:
         "fc_ratio_sensitivity": sensitivity,
         "fc_ratio_check": check,
         "stack_ad_over_conv_per_mac": stacks,
+        "shared_cost_forms_leave_one_out": forms,
         "m7_cycle_ratio": m7[0],
         "m7_parameters": asdict(cal.parameters.scaled(m7[0])),
         "provenance": {"latency_ms": "published (MLPerf Tiny v0.5)", "fitted_ms": "predicted",

@@ -39,6 +39,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--metric", default="auto")
     parser.add_argument("--candidates", type=int, default=2000)
     parser.add_argument("--shortlist", type=int, default=8)
+    parser.add_argument("--capacity-picks", type=int, default=0,
+                        help="shortlist slots for the candidates with the most MACs")
     parser.add_argument("--halving-epochs", type=float, default=1.0)
     parser.add_argument("--epochs", type=float, default=40.0, help="the winner's full training")
     parser.add_argument("--seed", type=int, default=0)
@@ -70,9 +72,11 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         device=DEVICE, out=out, strategy=args.strategy, metric=args.metric,
         candidates=args.candidates, max_flash_bytes=UNAS_FLASH_BYTES,
         max_unas_peak_bytes=UNAS_PEAK_BYTES, shortlist=args.shortlist,
-        halving_epochs=args.halving_epochs, epochs=args.epochs, seed=args.seed)
+        capacity_picks=args.capacity_picks, halving_epochs=args.halving_epochs,
+        epochs=args.epochs, seed=args.seed)
     s = run_search(config, resume=args.resume)
     return {"mode": "search", "strategy": s["strategy"], "metric": s["metric"],
+            "capacity_picks": args.capacity_picks,
             "evaluated": s["evaluated"], "trained": s["trained"], "seconds": s["seconds"],
             "architecture_hash": s["hash"], "float_accuracy": s["float_accuracy"],
             "int8_accuracy": s["int8_accuracy"], "flash_bytes": s["flash_bytes"],

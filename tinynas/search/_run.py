@@ -50,6 +50,7 @@ class SearchConfig:
     max_latency_ms: float | None = None
     max_unas_peak_bytes: int | None = None
     shortlist: int = 8
+    capacity_picks: int = 0  # shortlist slots for the most-MACs candidates (_shortlist.py)
     halving_epochs: float = 1.0  # epochs of the first rung
     epochs: float = 10.0  # full training of the winner
     train_subset: int | None = None  # at most this many training images (quick runs)
@@ -185,7 +186,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         points = [(-r.scores[metric_name], r.estimates.get("latency_ms") or 0.0,
                    r.estimates["arena_bytes"], r.estimates["flash_bytes"]) for r in scored]
         store.mark_front([scored[i].id for i in pareto_front(points)])
-        shortlist = diverse_shortlist(scored, metric_name, config.shortlist)
+        shortlist = diverse_shortlist(scored, metric_name, config.shortlist,
+                                      min(config.capacity_picks, config.shortlist))
         data = _split(ds, config)
         train_config = recipe_for(ds.name, config.epochs)
         counter = iter(range(1, 10**9))
