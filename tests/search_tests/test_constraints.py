@@ -19,9 +19,10 @@ def board() -> Device:
                    sram_bytes=50_000, runtime_reserve_bytes=10_000)  # fmt: skip
 
 
-def est(flash: int = 0, arena: int = 0, latency: float | None = 0.0, peak: int = 0) -> Estimate:
-    return Estimate(params=1, macs=1, flash_bytes=flash, arena_bytes=arena, unas_peak_bytes=peak,
-                    latency_ms=latency)  # fmt: skip
+def est(flash: int = 0, arena: int = 0, latency: float | None = 0.0, peak: int = 0,
+        params: int = 1) -> Estimate:  # fmt: skip
+    return Estimate(params=params, macs=1, flash_bytes=flash, arena_bytes=arena,
+                    unas_peak_bytes=peak, latency_ms=latency)  # fmt: skip
 
 
 def test_without_user_limits_the_budget_is_the_board_after_its_reserves(board: Device) -> None:
@@ -41,8 +42,8 @@ def test_user_limits_only_tighten(
     board: Device, max_flash: int | None, max_ram: int | None, flash: int, ram: int
 ) -> None:
     budget = Budget.for_device(board, max_flash, max_ram, max_latency_ms=12.5,
-                               max_unas_peak_bytes=9_000)  # fmt: skip
-    assert budget == Budget(flash, ram, 12.5, 9_000)
+                               max_unas_peak_bytes=9_000, max_unas_size_bytes=64_000)  # fmt: skip
+    assert budget == Budget(flash, ram, 12.5, 9_000, 64_000)
 
 
 def test_a_real_board_budget_is_its_sizes_less_its_reserves() -> None:
@@ -61,6 +62,12 @@ def test_violations_name_each_resource_its_value_and_limit() -> None:
     ]  # fmt: skip
     assert budget.violations(est(arena=501)) == ["ram 501 B > 500 B"]
     assert budget.violations(est(latency=10.001)) == ["latency 10.00 ms > 10.0 ms"]
+
+
+def test_the_unas_size_counts_one_byte_per_parameter() -> None:
+    budget = Budget(unas_size_bytes=64_000)
+    assert budget.violations(est(flash=71_000, params=64_000)) == []  # the file may be larger
+    assert budget.violations(est(params=64_001)) == ["μNAS size 64001 B > 64000 B"]
 
 
 def test_a_candidate_exactly_at_its_limits_fits() -> None:

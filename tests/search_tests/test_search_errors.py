@@ -49,6 +49,19 @@ def test_a_budget_nothing_meets_names_the_smallest_architectures_needs(tmp_path:
     assert (ram, flash) == smallest and ram > 500
 
 
+def test_a_unas_size_nothing_meets_is_named_with_the_parameters_needed(tmp_path: Path) -> None:
+    argv = search_args(tmp_path / "run", 10, "--max-unas-size", "20B", "--json")
+    line = one_error_line(run(argv, tmp_path))
+    assert "μNAS size <= 20 B" in line
+    needs = re.search(r"μNAS size ([\d,]+) B\)", line)
+    assert needs is not None, line
+    assert int(needs.group(1).replace(",", "")) > 20
+    with RunStore.open(tmp_path / "run", writable=False) as store:
+        rejected = store.candidates(CandidateStatus.REJECTED)
+    assert len(rejected) == 10
+    assert all(re.search(r"μNAS size \d+ B > 20 B", r.reject_reason or "") for r in rejected)
+
+
 def test_resuming_a_corrupt_run_store_is_refused_and_leaves_it_alone(tmp_path: Path) -> None:
     db = tmp_path / "run" / "run.db"
     db.parent.mkdir()

@@ -67,6 +67,8 @@ def _size(value: str | None) -> int | None:
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
 @click.option("--max-latency", default=None, type=float, help="Predicted latency limit, ms.")
 @click.option("--max-unas-peak", default=None, help="μNAS peak-activation limit, e.g. 12.6KB.")
+@click.option("--max-unas-size", default=None,
+              help="μNAS model-size limit (one byte per parameter), e.g. 64KB.")
 @click.option("--shortlist", default=8, show_default=True, type=click.IntRange(1))
 @click.option("--capacity-picks", default=0, show_default=True, type=click.IntRange(0),
               help="Shortlist slots for the candidates with the most MACs (long trainings).")
@@ -86,6 +88,7 @@ def _size(value: str | None) -> int | None:
 def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
            time_budget: str | None, candidates: int | None, max_flash: str | None,
            max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
+           max_unas_size: str | None,
            shortlist: int, capacity_picks: int, halving_epochs: float, epochs: float,
            train_subset: int | None, out: str | None, seed: int, resume: bool,
            refine: str | None, devices_dir: str | None, as_json: bool) -> None:
@@ -103,6 +106,7 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         time_budget_s=parse_duration(time_budget) if time_budget else None,
         max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),
         max_latency_ms=max_latency, max_unas_peak_bytes=_size(max_unas_peak),
+        max_unas_size_bytes=_size(max_unas_size),
         shortlist=shortlist, capacity_picks=capacity_picks, halving_epochs=halving_epochs,
         epochs=epochs, train_subset=train_subset, seed=seed,
     )

@@ -63,6 +63,7 @@ def refine_budget(arch: Architecture, device: Device, budget: Budget | None) -> 
         ram_bytes=min(e.arena_bytes, board.ram_bytes or e.arena_bytes),
         latency_ms=min(e.latency_ms or math.inf, board.latency_ms or math.inf),
         unas_peak_bytes=min(e.unas_peak_bytes, board.unas_peak_bytes or e.unas_peak_bytes),
+        unas_size_bytes=min(e.params, board.unas_size_bytes or e.params),
     )
 
 

@@ -38,7 +38,8 @@ def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | No
         data = _split(ds, search)
         board = Budget.for_device(device, stored.get("max_flash_bytes"),
                                   stored.get("max_ram_bytes"), stored.get("max_latency_ms"),
-                                  stored.get("max_unas_peak_bytes"))
+                                  stored.get("max_unas_peak_bytes"),
+                                  stored.get("max_unas_size_bytes"))
         result = refine(record.architecture, data.x_train, data.y_train, device, config)
         if board.violations(result.estimate):
             raise TinyNASError("refined network is over the board's budget; this is a bug")

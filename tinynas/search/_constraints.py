@@ -18,6 +18,7 @@ class Budget:
     ram_bytes: int | None = None  # the TFLM arena (estimated)
     latency_ms: float | None = None  # predicted on the board
     unas_peak_bytes: int | None = None  # μNAS's peak-activation figure (for its reference point)
+    unas_size_bytes: int | None = None  # μNAS's model-size figure: one byte per parameter
 
     @classmethod
     def for_device(
@@ -27,6 +28,7 @@ class Budget:
         max_ram_bytes: int | None = None,
         max_latency_ms: float | None = None,
         max_unas_peak_bytes: int | None = None,
+        max_unas_size_bytes: int | None = None,
     ) -> Budget:
         """The board's budgets (its flash and SRAM less the firmware and runtime reserves),
         each tightened by the user's limit where given. The user's limits bound the model
@@ -37,6 +39,7 @@ class Budget:
             _tighter(device.ram_budget_bytes, max_ram_bytes),
             max_latency_ms,
             max_unas_peak_bytes,
+            max_unas_size_bytes,
         )
 
     def violations(self, est: Estimate) -> list[str]:
@@ -51,6 +54,8 @@ class Budget:
             out.append(f"latency {est.latency_ms:.2f} ms > {self.latency_ms} ms")
         if self.unas_peak_bytes is not None and est.unas_peak_bytes > self.unas_peak_bytes:
             out.append(f"μNAS peak {est.unas_peak_bytes} B > {self.unas_peak_bytes} B")
+        if self.unas_size_bytes is not None and est.params > self.unas_size_bytes:
+            out.append(f"μNAS size {est.params} B > {self.unas_size_bytes} B")
         return out
 
     def fractions(self, est: Estimate) -> dict[str, float]:

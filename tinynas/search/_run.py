@@ -49,6 +49,7 @@ class SearchConfig:
     max_ram_bytes: int | None = None
     max_latency_ms: float | None = None
     max_unas_peak_bytes: int | None = None
+    max_unas_size_bytes: int | None = None  # μNAS's model size: one byte per parameter
     shortlist: int = 8
     capacity_picks: int = 0  # shortlist slots for the most-MACs candidates (_shortlist.py)
     halving_epochs: float = 1.0  # epochs of the first rung
@@ -160,7 +161,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
     started = time.monotonic()
     device = get_device(config.device, devices_dir)
     budget = Budget.for_device(device, config.max_flash_bytes, config.max_ram_bytes,
-                               config.max_latency_ms, config.max_unas_peak_bytes)
+                               config.max_latency_ms, config.max_unas_peak_bytes,
+                               config.max_unas_size_bytes)
     ds = load_dataset(config.dataset, config.data_dir)
     metric_name = resolve_metric(config.metric, ds.name)
     metric = _metric(metric_name, device, budget, ds.name)
@@ -227,10 +229,12 @@ def _nothing_fits(store: RunStore, budget: Budget) -> str:
         return "no candidate was scored; raise --candidates or --time-budget"
     smallest = min(rejected, key=lambda r: (r.estimates["arena_bytes"], r.estimates["flash_bytes"]))
     e = smallest.estimates
+    unas = f"μNAS peak {e['unas_peak_bytes']:,} B"
+    if budget.unas_size_bytes is not None:
+        unas += f", μNAS size {e['params']:,} B"
     return (f"no architecture of {len(rejected)} tried fits the budget ({_budget_text(budget)}); "
             f"the smallest needs {e['flash_bytes']:,} B flash and {e['arena_bytes']:,} B RAM "
-            f"(μNAS peak {e['unas_peak_bytes']:,} B): relax --max-flash/--max-ram or choose a "
-            "larger board")
+            f"({unas}): relax --max-flash/--max-ram or choose a larger board")
 
 
 def _budget_text(budget: Budget) -> str:
@@ -243,6 +247,8 @@ def _budget_text(budget: Budget) -> str:
         parts.append(f"latency <= {budget.latency_ms} ms")
     if budget.unas_peak_bytes is not None:
         parts.append(f"μNAS peak <= {budget.unas_peak_bytes:,} B")
+    if budget.unas_size_bytes is not None:
+        parts.append(f"μNAS size <= {budget.unas_size_bytes:,} B")
     return ", ".join(parts)
 
 
