@@ -87,12 +87,33 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     s = run_search(config, resume=args.resume)
     chosen = estimate(Architecture.from_dict(s["architecture"]))
     return {"mode": "search", "strategy": s["strategy"], "metric": s["metric"],
-            "capacity_picks": args.capacity_picks,
+            "capacity_picks": args.capacity_picks, "shortlist": _trained(out),
             "evaluated": s["evaluated"], "trained": s["trained"], "seconds": s["seconds"],
             "architecture_hash": s["hash"], "float_accuracy": s["float_accuracy"],
             "int8_accuracy": s["int8_accuracy"], "flash_bytes": s["flash_bytes"],
             "arena_bytes": s["arena_bytes"], "unas_peak_bytes": s["unas_peak_bytes"],
             "unas_size_bytes": chosen.params, "macs": chosen.macs}
+
+
+def _trained(out: Path) -> list[dict[str, Any]]:
+    """Every trained candidate of the run: its size, whether it was a capacity pick, and its
+    validation accuracy after each successive-halving rung (train seconds summed)."""
+    from tinynas.store import RunStore
+
+    with RunStore.open(out, writable=False) as store:
+        picks = set(store.get_meta("capacity_picks") or [])
+        rows: dict[int, dict[str, Any]] = {}
+        for t in store.trainings():
+            if not t.stage.startswith("halving"):
+                continue
+            if t.candidate_id not in rows:
+                c = store.candidate(t.candidate_id)
+                rows[t.candidate_id] = {
+                    "id": c.id, "capacity_pick": c.id in picks, "macs": c.estimates["macs"],
+                    "params": c.estimates["params"], "rungs": {}, "train_seconds": 0.0}
+            rows[t.candidate_id]["rungs"][t.stage] = t.val_accuracy
+            rows[t.candidate_id]["train_seconds"] += t.train_seconds
+    return list(rows.values())
 
 
 def _recipe_override(recipe: Any, args: argparse.Namespace) -> Any:

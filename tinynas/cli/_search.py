@@ -71,7 +71,8 @@ def _size(value: str | None) -> int | None:
               help="μNAS model-size limit (one byte per parameter), e.g. 64KB.")
 @click.option("--shortlist", default=8, show_default=True, type=click.IntRange(1))
 @click.option("--capacity-picks", default=0, show_default=True, type=click.IntRange(0),
-              help="Shortlist slots for the candidates with the most MACs (long trainings).")
+              help="Shortlist slots for the regular networks that use most of the budget "
+                   "(worth it for long --epochs).")
 @click.option("--halving-epochs", default=1.0, show_default=True, type=float,
               help="Epochs of the first successive-halving rung.")
 @click.option("--epochs", default=10.0, show_default=True, type=float,

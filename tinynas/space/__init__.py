@@ -25,6 +25,7 @@ from tinynas.space._arch import (
 )
 from tinynas.space._graph import Node, lower
 from tinynas.space._mutate import MORPHISMS, mutate
+from tinynas.space._regular import sample_regular
 from tinynas.space._sample import SpaceConfig, sample
 from tinynas.space._validate import problems, validate
 
@@ -51,5 +52,6 @@ __all__ = [
     "mutate",
     "problems",
     "sample",
+    "sample_regular",
     "validate",
 ]
