@@ -85,7 +85,7 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         capacity_picks=args.capacity_picks, halving_epochs=args.halving_epochs,
         epochs=args.epochs, seed=args.seed)
     s = run_search(config, resume=args.resume)
-    chosen = estimate(Architecture.from_dict(s["architecture"]))
+    chosen = estimate(Architecture.from_json((out / "architecture.json").read_text()))
     return {"mode": "search", "strategy": s["strategy"], "metric": s["metric"],
             "capacity_picks": args.capacity_picks, "shortlist": _trained(out),
             "evaluated": s["evaluated"], "trained": s["trained"], "seconds": s["seconds"],

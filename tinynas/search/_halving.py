@@ -1,7 +1,8 @@
 """Successive halving over the shortlist (Jamieson & Talwalkar 2016).
 
 Rung r trains every survivor for `first_epochs * 2**r` more epochs (continuing from its
-weights), then keeps the better half by validation accuracy, until one network is left. Each
+weights), then keeps the better half by validation accuracy, until one network is left; that
+one is not trained further here, since the final stage trains it from scratch. Each
 trained rung is committed to the store with the network's weights beside it, so a resumed run
 picks up at the first rung not yet finished. A network that collapses to chance (a known
 failure of this recipe at this scale) is retrained once with another seed.
@@ -101,7 +102,7 @@ def successive_halving(
             if on_trained is not None:
                 on_trained(stage, record, accuracy)
         survivors.sort(key=lambda r: -accuracies[r.id])
-        if len(survivors) <= 1:
-            return survivors[0]
         survivors = survivors[: max(1, len(survivors) // 2)]
+        if len(survivors) == 1:  # the winner; its full training starts from scratch
+            return survivors[0]
         rung += 1
