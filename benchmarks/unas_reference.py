@@ -10,10 +10,12 @@ arena, and the compute spent, as JSON and as a Markdown row for docs/benchmarks.
 
 With --arch FILE it trains that architecture instead, with the search's own recipe and final
 training, and reports the same numbers: a check of what the recipe reaches on a given network
-under the constraints (the architecture must meet them).
+under the constraints (the architecture must meet them). --distill trains the distillation
+teacher first and distills it into the final training, as `tinynas search --distill` does.
 
-    python benchmarks/unas_reference.py                      # the search: evolution, default metric
-    python benchmarks/unas_reference.py --arch benchmarks/archs/unas-plain-cnn.json
+    python benchmarks/unas_reference.py --capacity-picks 3 --epochs 120 --distill
+    python benchmarks/unas_reference.py --arch benchmarks/archs/unas-cap-61k.json --epochs 60 \
+        --distill
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ def _arguments() -> argparse.Namespace:
                         help="random-erasing chance per image (default: the search's recipe)")
     parser.add_argument("--label-smoothing", type=float, default=None,
                         help="label smoothing (default: the search's recipe)")
+    parser.add_argument("--ema", type=float, default=None,
+                        help="weight-average decay (default: the search's recipe)")
+    parser.add_argument("--distill", action="store_true",
+                        help="train a teacher and distill it into the final training")
+    parser.add_argument("--distill-weight", type=float, default=None,
+                        help="with --arch --distill: the soft targets' share of the loss "
+                             "(default: the search's)")
     parser.add_argument("--arch", type=Path, help="train this architecture instead of searching")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--resume", action="store_true", help="continue the search in --out")
@@ -83,7 +92,7 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         candidates=args.candidates, **_size_limit(args),
         max_unas_peak_bytes=UNAS_PEAK_BYTES, shortlist=args.shortlist,
         capacity_picks=args.capacity_picks, halving_epochs=args.halving_epochs,
-        epochs=args.epochs, seed=args.seed)
+        epochs=args.epochs, distill=args.distill, seed=args.seed)
     s = run_search(config, resume=args.resume)
     chosen = estimate(Architecture.from_json((out / "architecture.json").read_text()))
     return {"mode": "search", "strategy": s["strategy"], "metric": s["metric"],
@@ -92,7 +101,7 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "architecture_hash": s["hash"], "float_accuracy": s["float_accuracy"],
             "int8_accuracy": s["int8_accuracy"], "flash_bytes": s["flash_bytes"],
             "arena_bytes": s["arena_bytes"], "unas_peak_bytes": s["unas_peak_bytes"],
-            "unas_size_bytes": chosen.params, "macs": chosen.macs}
+            "unas_size_bytes": chosen.params, "macs": chosen.macs, "teacher": s["teacher"]}
 
 
 def _trained(out: Path) -> list[dict[str, Any]]:
@@ -123,6 +132,8 @@ def _recipe_override(recipe: Any, args: argparse.Namespace) -> Any:
         recipe = replace(recipe, erase_p=args.erase)
     if args.label_smoothing is not None:
         recipe = replace(recipe, label_smoothing=args.label_smoothing)
+    if args.ema is not None:
+        recipe = replace(recipe, ema_decay=args.ema)
     return recipe
 
 
@@ -138,7 +149,7 @@ def _progress(started: float) -> Any:
 
 
 def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     import numpy as np
 
@@ -146,8 +157,11 @@ def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from tinynas.estimators import estimate
     from tinynas.export import export_model
     from tinynas.search._constraints import Budget
-    from tinynas.search._run import recipe_for
+    from tinynas.search._finish import teacher_targets
+    from tinynas.search._halving import SplitData
+    from tinynas.search._run import distilled_recipes, recipe_for
     from tinynas.space import Architecture
+    from tinynas.store import RunStore
     from tinynas.train import train
 
     arch = Architecture.from_json(args.arch.read_text())
@@ -160,8 +174,18 @@ def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     ds = load_dataset("fashion-mnist")
     started = time.monotonic()
     recipe = _recipe_override(recipe_for(ds.name, args.epochs), args)
+    soft, teacher = None, None
+    if args.distill:
+        recipe, teacher_recipe = distilled_recipes(recipe)
+        if args.distill_weight is not None:
+            recipe = replace(recipe, distill_weight=args.distill_weight)
+        full = SplitData(ds.x_train, ds.y_train, ds.x_train[:0], ds.y_train[:0], ds.num_classes)
+        with RunStore.memory() as store:  # the teacher is trained here and not kept
+            soft = teacher_targets(store, full, ds.x_test, ds.y_test, teacher_recipe, args.seed,
+                                   recipe.flip)
+            teacher = store.get_meta("teacher")
     result = train(arch, ds.x_train, ds.y_train, ds.x_test[:0], ds.y_test[:0],
-                   recipe, seed=args.seed, on_step=_progress(started))
+                   recipe, seed=args.seed, on_step=_progress(started), soft=soft)
     pick = np.random.default_rng(args.seed).choice(len(ds.x_train), 512, replace=False)
     exported = export_model(arch, result.net, out, dataset_name=ds.name,
                             test_inputs=ds.x_test, test_labels=ds.y_test,
@@ -174,7 +198,7 @@ def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "flash_bytes": exported.tflite_path.stat().st_size,
             "arena_bytes": int(exported.card["tflm_arena_bytes"]),
             "unas_peak_bytes": est.unas_peak_bytes, "unas_size_bytes": est.params,
-            "macs": est.macs}
+            "macs": est.macs, "teacher": teacher}
 
 
 def main() -> int:

@@ -3,7 +3,8 @@
 The issue's acceptance test: a real search process is killed once at least KILL_AFTER
 candidates are stored; the same command with --resume then runs to the end. Every candidate
 stored before the kill must still be there, unchanged, none may be evaluated twice, and the
-run must end with exactly --candidates candidates and a chosen model.
+run must end with exactly --candidates candidates and a chosen model. A search stopped in its
+successive halving resumes with the shortlist it started with and trains nothing twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from search_helpers import MAX_RAM, search_args
 
 from tinynas.errors import StoreError
+from tinynas.search._run import SearchConfig, run_search
 from tinynas.store import RunStore, summarize
 
 CANDIDATES = 800  # a few seconds of exploration: relu_count is analytic
@@ -81,3 +83,36 @@ def test_a_killed_search_resumes_without_losing_or_repeating_a_candidate(tmp_pat
     assert chosen is not None and (chosen.id, chosen.hash) == (summary["candidate_id"],
                                                                summary["hash"])  # fmt: skip
     assert (run / "model.tflite").stat().st_size == summary["flash_bytes"]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_a_search_stopped_in_successive_halving_resumes_with_the_same_shortlist(
+    tmp_path: Path,
+) -> None:
+    # stopped right after its first training is committed, as a kill at that moment would
+    config = SearchConfig(device="stm32", out=tmp_path / "run", dataset="digits",
+                          strategy="random", metric="relu_count", candidates=300, shortlist=4,
+                          halving_epochs=0.2, epochs=0.5, train_subset=300)
+
+    def stop_after_the_first_training(stage: str, done: int, total: int | None) -> None:
+        if stage == "train" and done == 1:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        run_search(config, progress=stop_after_the_first_training)
+    with RunStore.open(config.out, writable=False) as store:
+        (first,) = store.trainings()
+    summary = run_search(config, resume=True)
+    with RunStore.open(config.out, writable=False) as store:
+        trainings = store.trainings()
+    stages = [(t.candidate_id, t.stage) for t in trainings]
+    assert len(stages) == len(set(stages))  # nothing trained twice
+    assert trainings[0] == first
+    rung0 = [cid for cid, stage in stages if stage == "halving-0"]
+    assert len(rung0) == config.shortlist  # the shortlist it started with, not another one
+    assert [cid for cid, stage in stages if stage == "halving-1"] != []
+    assert (summary["candidate_id"], "final") in stages

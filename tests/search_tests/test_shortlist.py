@@ -34,6 +34,14 @@ def test_shortlist_takes_the_best_of_each_family_before_a_second_of_any():
     assert [r.id for r in diverse_shortlist(records, "m", 10)] == [1, 4, 2, 3, 5]
 
 
+def test_equal_scores_go_to_the_older_candidate_whatever_order_the_records_come_in():
+    # a resumed run reads scored records before trained ones: the shortlist must not change
+    records = [_record(7, _arch(8, stride=2), 5.0), _record(3, _arch(8, stride=2, units=32), 5.0),
+               _record(5, _arch(16), 9.0), _record(2, _arch(24), 9.0)]
+    for ordering in (records, records[::-1], sorted(records, key=lambda r: r.id)):
+        assert [r.id for r in diverse_shortlist(ordering, "m", 2)] == [2, 3]
+        assert [r.id for r in diverse_shortlist(ordering, "m", 4)] == [2, 3, 5, 7]
+
 
 def test_shortlist_passes_over_the_excluded_ids():
     records = [_record(1, _arch(8), 9.0), _record(2, _arch(8, stride=2), 8.0),

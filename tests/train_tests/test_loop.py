@@ -6,7 +6,14 @@ from tinynas.data import load_dataset
 from tinynas.space import Architecture, Pooling
 from tinynas.testing.archs import conv, serial
 from tinynas.train import TrainConfig, train
-from tinynas.train._loop import _lr_at, random_erase, random_shift
+from tinynas.train._loop import (
+    SoftTargets,
+    _DistillTargets,
+    _lr_at,
+    _WeightAverage,
+    random_erase,
+    random_shift,
+)
 
 
 def test_random_shift_translates_each_image_within_the_limit_and_shifts_in_zeros():
@@ -56,6 +63,75 @@ def test_label_smoothing_changes_the_loss_but_not_the_data_order():
     weights = [list(r.net.state_dict().values()) for r in (a, b, again)]
     assert any(not torch.allclose(x, y) for x, y in zip(weights[0], weights[1]))
     assert all(torch.equal(x, y) for x, y in zip(weights[1], weights[2]))
+
+
+def test_weight_average_follows_the_ramped_decay_and_copies_counters():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
+    with torch.no_grad():
+        net[0].weight.fill_(0.0)
+    average = _WeightAverage(net, decay=0.5)
+    expected = 0.0
+    for t, value in enumerate([1.0, 2.0, 4.0, 8.0]):
+        with torch.no_grad():
+            net[0].weight.fill_(value)
+        net[1].num_batches_tracked += 1
+        average.update()
+        d = min(0.5, (1 + t) / (10 + t))  # 0.1, 0.18..., then capped at 0.5
+        expected = d * expected + (1 - d) * value
+    target = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
+    average.copy_to(target)
+    assert torch.allclose(target[0].weight, torch.full((1, 2), expected))
+    assert expected != pytest.approx(8.0)  # the average, not the last weights
+    assert int(target[1].num_batches_tracked) == 4
+
+
+def test_training_with_weight_average_returns_the_average_and_still_learns():
+    ds = load_dataset("digits")
+    arch = Architecture(ds.input_shape, ds.num_classes, (serial(conv(8, 3, 1, batch_norm=True)),),
+                        Pooling("avg", 2), ())
+    plain = TrainConfig(epochs=6, batch_size=64)
+    averaged = TrainConfig(epochs=6, batch_size=64, ema_decay=0.99)
+    a = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, plain, seed=0, device="cpu")
+    b = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, averaged, seed=0,
+              device="cpu")
+    assert b.val_accuracy > 0.8  # chance is 0.1
+    # the same data order and updates, but the weights returned are the average
+    assert any(not torch.allclose(x, y)
+               for x, y in zip(a.net.state_dict().values(), b.net.state_dict().values()))
+
+
+def test_distillation_learns_from_the_teacher_when_the_labels_are_wrong():
+    ds = load_dataset("digits")
+    arch = Architecture(ds.input_shape, ds.num_classes, (serial(conv(8, 3, 1, batch_norm=True)),),
+                        Pooling("avg", 2), ())
+    wrong = np.random.default_rng(0).permutation(ds.y_train)  # labels that teach nothing
+    teacher = SoftTargets(np.eye(ds.num_classes, dtype=np.float32)[ds.y_train] * 8.0)
+    hard = TrainConfig(epochs=6, batch_size=64)
+    soft = TrainConfig(epochs=6, batch_size=64, distill_weight=1.0)
+    a = train(arch, ds.x_train, wrong, ds.x_test, ds.y_test, hard, seed=0, device="cpu",
+              soft=teacher)
+    b = train(arch, ds.x_train, wrong, ds.x_test, ds.y_test, soft, seed=0, device="cpu",
+              soft=teacher)
+    assert a.val_accuracy < 0.3  # distill_weight 0: the soft targets are not used
+    assert b.val_accuracy > 0.8
+
+
+def test_distillation_loss_takes_mirrored_targets_for_flipped_images():
+    logits = np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]], dtype=np.float32)
+    mirrored = np.array([[0.0, 0.0, 4.0], [0.0, 0.0, 4.0]], dtype=np.float32)
+    config = TrainConfig(distill_weight=0.75, distill_temperature=2.0)
+    targets = _DistillTargets(SoftTargets(logits, mirrored), config, "cpu")
+    student = torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    idx = torch.tensor([1, 0])
+    flipped = torch.tensor([True, False])
+    hard = torch.tensor(0.5)
+    got = targets.mix(hard, student, idx, flipped)
+    teacher = torch.tensor([[0.0, 0.0, 4.0], [4.0, 0.0, 0.0]])  # row 1 mirrored, row 0 as is
+    p = torch.softmax(teacher / 2, dim=1)
+    kl = (p * (p.log() - torch.log_softmax(student / 2, dim=1))).sum(1).mean() * 4
+    assert float(got) == pytest.approx(0.25 * 0.5 + 0.75 * float(kl), rel=1e-5)
+    with pytest.raises(ValueError, match="mirror"):
+        _DistillTargets(SoftTargets(logits), config, "cpu").mix(hard, student, idx, flipped)
 
 
 def test_learning_rate_warms_up_linearly_then_decays_to_zero():

@@ -30,6 +30,11 @@ def _summary_screen(s: dict[str, Any]) -> None:
     int8 = "n/a" if s["int8_accuracy"] is None else f"{s['int8_accuracy']:.2%}"
     table.add_row("accuracy", f"float {s['float_accuracy']:.2%}, int8 {int8} "
                               "(test split, measured)")
+    if s.get("teacher"):
+        t = s["teacher"]
+        table.add_row("teacher", f"distilled from a {t['params']:,}-parameter CNN trained "
+                                 f"{t['epochs']:g} epochs: float {t['test_accuracy']:.2%} "
+                                 "(test split, measured)")
     table.add_row("flash", f"{s['flash_bytes']:,} B .tflite (estimated "
                            f"{s['flash_estimated_bytes']:,} B)")
     table.add_row("RAM", f"{s['arena_bytes']:,} B TFLM arena, measured (estimated "
@@ -77,6 +82,9 @@ def _size(value: str | None) -> int | None:
               help="Epochs of the first successive-halving rung.")
 @click.option("--epochs", default=10.0, show_default=True, type=float,
               help="Epochs of the winner's full training.")
+@click.option("--distill", is_flag=True,
+              help="Train a large teacher network (not bound by the board) and distill it into "
+                   "the winner's full training.")
 @click.option("--train-subset", default=None, type=click.IntRange(100),
               help="Train on at most this many images (quick runs).")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder.")
@@ -91,7 +99,7 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
            max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
            max_unas_size: str | None,
            shortlist: int, capacity_picks: int, halving_epochs: float, epochs: float,
-           train_subset: int | None, out: str | None, seed: int, resume: bool,
+           distill: bool, train_subset: int | None, out: str | None, seed: int, resume: bool,
            refine: str | None, devices_dir: str | None, as_json: bool) -> None:
     """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
     from tinynas.devices import get_device
@@ -109,7 +117,7 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         max_latency_ms=max_latency, max_unas_peak_bytes=_size(max_unas_peak),
         max_unas_size_bytes=_size(max_unas_size),
         shortlist=shortlist, capacity_picks=capacity_picks, halving_epochs=halving_epochs,
-        epochs=epochs, train_subset=train_subset, seed=seed,
+        epochs=epochs, train_subset=train_subset, distill=distill, seed=seed,
     )
     if as_json:
         summary = run_search(config, resume, None, devices_dir)
@@ -144,6 +152,8 @@ def _with_progress(config: Any, resume: bool, devices_dir: str | None) -> dict[s
                TimeElapsedColumn())
     labels = {"explore": "explore: estimate, reject, score", "train": "successive halving",
               "final": "train the winner, convert, verify"}
+    if config.distill:
+        labels["final"] = "train the teacher and the winner, convert, verify"
     tasks: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
         bars: list[Progress] = []

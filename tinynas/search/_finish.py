@@ -10,9 +10,12 @@ import numpy as np
 
 from tinynas.search._halving import SplitData, train_stage
 from tinynas.store import CandidateRecord, RunStore
-from tinynas.train import TrainConfig
+from tinynas.train import SoftTargets, TrainConfig
 
 REPRESENTATIVE_SAMPLES = 512  # calibration inputs for int8 conversion
+# A teacher epoch costs several student epochs on a CPU (train/_distill.py: ~7x the MACs of a
+# 64 KB network), and 30 epochs take the Fashion-MNIST teacher to 93.9% (docs/benchmarks.md).
+TEACHER_MAX_EPOCHS = 30.0
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,12 @@ def finish(
     dataset_name: str,
     seed: int,
     out_dir: Path,
+    teacher: TrainConfig | None = None,
 ) -> Finished:
     """Trains `winner` from scratch for `config.epochs` on `data`'s training and validation
-    parts together (the whole training split of the dataset), then exports it."""
+    parts together (the whole training split of the dataset), then exports it. With a
+    `teacher` recipe, a teacher network is trained first on the same data (or loaded, when a
+    resumed run has one) and the winner learns from its soft targets too."""
     import torch
 
     from tinynas.export import export_model
@@ -49,7 +55,10 @@ def finish(
         np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val]),
         data.x_val, data.y_val, data.num_classes,
     )
-    _, net = train_stage(store, winner, full, config, "final", seed)
+    soft = None
+    if teacher is not None:
+        soft = teacher_targets(store, full, x_test, y_test, teacher, seed, config.flip)
+    _, net = train_stage(store, winner, full, config, "final", seed, soft=soft)
     arch = winner.architecture
     x_test_fit = fit_inputs(torch.from_numpy(x_test), arch.input_shape).numpy()
     rng = np.random.default_rng(seed)
@@ -70,3 +79,35 @@ def finish(
     store.set_chosen(winner.id)
     return Finished(winner, float_accuracy, int8_accuracy, result.tflite_path.stat().st_size,
                     int(result.card["tflm_arena_bytes"]), result)
+
+
+def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test: np.ndarray,
+                    config: TrainConfig, seed: int, mirrored: bool) -> SoftTargets:
+    """The soft targets of the run's teacher network (train/_distill.py) for `full`'s training
+    images: the teacher is trained once and kept, its weights beside the store and its record
+    (architecture, recipe, time, test accuracy) in the run's metadata under 'teacher'."""
+    import torch
+
+    from tinynas.space import Architecture
+    from tinynas.space.torch_builder import build_torch
+    from tinynas.train import evaluate, soft_targets, teacher_architecture, train
+
+    path = None if store.run_dir is None else store.run_dir / "weights" / "teacher.pt"
+    kept = store.get_meta("teacher")
+    if kept is not None and path is not None and path.exists():
+        net = build_torch(Architecture.from_dict(kept["architecture"]))
+        net.load_state_dict(torch.load(path, weights_only=True))
+    else:
+        arch = teacher_architecture(tuple(full.x_train.shape[1:]), full.num_classes)
+        result = train(arch, full.x_train, full.y_train, full.x_val[:0], full.y_val[:0], config,
+                       seed)
+        net = result.net
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(net.state_dict(), path)
+        test_accuracy = evaluate(net, torch.from_numpy(x_test), torch.from_numpy(y_test))
+        store.set_meta("teacher", {
+            "architecture": arch.to_dict(), "epochs": config.epochs, "seed": seed,
+            "train_seconds": result.train_seconds, "device": result.device,
+            "test_accuracy": test_accuracy, "provenance": "measured (float, test split)"})
+    return soft_targets(net, full.x_train, mirrored)

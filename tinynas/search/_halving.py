@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinynas.store import CandidateRecord, CandidateStatus, RunStore
-from tinynas.train import TrainConfig, train
+from tinynas.train import SoftTargets, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ def train_stage(
     stage: str,
     seed: int,
     net: Any = None,
+    soft: SoftTargets | None = None,
 ) -> tuple[float, Any]:
     """Trains one candidate for one stage (or loads the stored result); returns
     (validation accuracy, trained network)."""
@@ -61,11 +62,11 @@ def train_stage(
         return float(done[-1].val_accuracy or 0.0), net
     store.set_status(record.id, CandidateStatus.TRAINING)
     result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
-                   config, seed, net=net)
+                   config, seed, net=net, soft=soft)
     validated = len(data.x_val) > 0
     if validated and _collapsed(result.val_accuracy, data.num_classes) and net is None:
         result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
-                       config, seed + 7919)
+                       config, seed + 7919, soft=soft)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(result.net.state_dict(), path)

@@ -86,6 +86,7 @@ def write_report(store: RunStore, summary: dict[str, Any], out_dir: Path) -> Pat
         f"- RAM: {summary['arena_bytes']:,} B TFLM arena measured (estimated "
         f"{summary['arena_estimated_bytes']:,} B)",
         f"- latency on {summary['device']}: {summary['latency_ms']:.2f} ms (predicted)",
+        *_teacher_lines(summary.get("teacher")),
         "",
         "## Pareto front (score against predicted latency)",
         "",
@@ -102,6 +103,15 @@ def write_report(store: RunStore, summary: dict[str, Any], out_dir: Path) -> Pat
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _teacher_lines(teacher: dict[str, Any] | None) -> list[str]:
+    if not teacher:
+        return []
+    return [(f"- distilled from a teacher CNN of {teacher['params']:,} parameters and "
+             f"{teacher['macs']:,} MACs, trained {teacher['epochs']:g} epochs in "
+             f"{teacher['train_seconds']:.0f} s: float {teacher['test_accuracy']:.2%} on the "
+             "test split (measured); the teacher is not a deliverable")]
 
 
 def _pct(x: float | None) -> str:

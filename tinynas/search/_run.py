@@ -34,6 +34,7 @@ METRIC_BATCH = 64  # images in the batch trainingless metrics score on
 # Fashion-MNIST proxy validation (docs/benchmarks.md)
 DEFAULT_METRIC = "params"
 LONG_TRAINING_EPOCHS = 30  # from here on the recipe regularises (recipe_for)
+DISTILL_WEIGHT = 0.9  # Hinton et al.; beat 0.5 on Fashion-MNIST (docs/benchmarks.md)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class SearchConfig:
     halving_epochs: float = 1.0  # epochs of the first rung
     epochs: float = 10.0  # full training of the winner
     train_subset: int | None = None  # at most this many training images (quick runs)
+    distill: bool = False  # train a teacher and distill it into the winner (train/_distill.py)
     seed: int = 0
     space: SpaceConfig = field(default_factory=SpaceConfig)
 
@@ -84,7 +86,7 @@ def _open_store(config: SearchConfig, resume: bool) -> RunStore:
             raise TinyNASError(f"{config.out} is a finished run; see tinynas runs show "
                                f"{config.out}, or start a new run with another --out")
         stored = store.config()
-        for key in ("device", "dataset", "strategy", "seed"):
+        for key in ("device", "dataset", "strategy", "seed", "distill"):
             if key in stored and stored[key] != getattr(config, key):
                 store.close()
                 raise TinyNASError(f"{config.out} was searched with {key}={stored[key]!r}, not "
@@ -123,6 +125,21 @@ def recipe_for(dataset: str, epochs: float) -> TrainConfig:
     long = epochs >= LONG_TRAINING_EPOCHS
     return TrainConfig(epochs=epochs, flip=dataset == "fashion-mnist",
                        erase_p=0.5 if long else 0.0, label_smoothing=0.1 if long else 0.0)
+
+
+def distilled_recipes(recipe: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
+    """(the winner's recipe, the teacher's) for a distilled final training from the run's
+    `recipe`. The winner's loss takes DISTILL_WEIGHT from the teacher's soft targets, which
+    replace label smoothing; the teacher trains without label smoothing, which erases the
+    information in its wrong-class logits that distillation transfers (Müller et al., NeurIPS
+    2019), and for at most TEACHER_MAX_EPOCHS."""
+    from dataclasses import replace
+
+    from tinynas.search._finish import TEACHER_MAX_EPOCHS
+
+    winner = replace(recipe, label_smoothing=0.0, distill_weight=DISTILL_WEIGHT)
+    teacher = replace(recipe, label_smoothing=0.0, epochs=min(recipe.epochs, TEACHER_MAX_EPOCHS))
+    return winner, teacher
 
 
 def resolve_metric(name: str, dataset: str) -> str:
@@ -214,8 +231,11 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
             whole = SplitData(np.concatenate([data.x_train, data.x_val]),
                               np.concatenate([data.y_train, data.y_val]),
                               data.x_val[:0], data.y_val[:0], ds.num_classes)
-        done = finish(store, winner, whole, ds.x_test, ds.y_test, train_config, ds.name,
-                      config.seed, config.out)
+        final_config, teacher_config = train_config, None
+        if config.distill:
+            final_config, teacher_config = distilled_recipes(train_config)
+        done = finish(store, winner, whole, ds.x_test, ds.y_test, final_config, ds.name,
+                      config.seed, config.out, teacher=teacher_config)
         if progress:
             progress("final", 1, 1)
         summary = _summary(config, store, device, budget, metric_name, done,
@@ -281,6 +301,19 @@ def _budget_text(budget: Budget) -> str:
     return ", ".join(parts)
 
 
+def _teacher_summary(store: RunStore) -> dict[str, Any] | None:
+    """The distillation teacher of the run (its size, training and test accuracy), if any."""
+    from tinynas.estimators import estimate
+    from tinynas.space import Architecture
+
+    kept = store.get_meta("teacher")
+    if kept is None:
+        return None
+    est = estimate(Architecture.from_dict(kept["architecture"]))
+    return {"params": est.params, "macs": est.macs, "epochs": kept["epochs"],
+            "train_seconds": kept["train_seconds"], "test_accuracy": kept["test_accuracy"]}
+
+
 def _summary(config: SearchConfig, store: RunStore, device: Any, budget: Budget, metric: str,
              done: Any, seconds: float, train_device: str) -> dict[str, Any]:
     est = done.candidate.estimates
@@ -298,6 +331,7 @@ def _summary(config: SearchConfig, store: RunStore, device: Any, budget: Budget,
         "flash_bytes": done.flash_bytes, "flash_estimated_bytes": est["flash_bytes"],
         "arena_bytes": done.arena_bytes, "arena_estimated_bytes": est["arena_bytes"],
         "unas_peak_bytes": est["unas_peak_bytes"], "latency_ms": est.get("latency_ms") or 0.0,
+        "teacher": _teacher_summary(store),
         "provenance": {"float_accuracy": "measured", "int8_accuracy": "measured (TFLM)",
                        "flash_bytes": "measured (file)", "arena_bytes": "measured (TFLM)",
                        "*_estimated_bytes": "estimated", "latency_ms": "predicted"},

@@ -33,7 +33,8 @@ def family(arch: Architecture) -> tuple[Any, ...]:
 def one_per_family_first(ranked: Sequence[T], arch_of: Callable[[T], Architecture]) -> list[T]:
     """`ranked` reordered: the first of each family in order, then the others in order."""
     seen: set[tuple[Any, ...]] = set()
-    firsts, rest = [], []
+    firsts: list[T] = []
+    rest: list[T] = []
     for item in ranked:
         key = family(arch_of(item))
         (rest if key in seen else firsts).append(item)
@@ -44,7 +45,10 @@ def one_per_family_first(ranked: Sequence[T], arch_of: Callable[[T], Architectur
 def diverse_shortlist(records: Sequence[CandidateRecord], metric: str, k: int,
                       exclude: Sequence[int] = ()) -> list[CandidateRecord]:
     """Up to `k` of `records` (all scored by `metric`), the best of each family first, then
-    the best of the rest; the ids in `exclude` (already shortlisted) are passed over."""
+    the best of the rest; the ids in `exclude` (already shortlisted) are passed over. Equal
+    scores (the learned ranker gives near-twins the same one) go to the older candidate, so
+    a resumed run, whose records come back in another order, shortlists the same ones."""
     skip = set(exclude)
-    ranked = sorted((r for r in records if r.id not in skip), key=lambda r: -r.scores[metric])
+    ranked = sorted((r for r in records if r.id not in skip),
+                    key=lambda r: (-r.scores[metric], r.id))
     return one_per_family_first(ranked, lambda r: r.architecture)[:k]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tinynas.train._distill import soft_targets, teacher_architecture
 from tinynas.train._int8 import int8_accuracy
 from tinynas.train._loop import (
+    SoftTargets,
     TrainConfig,
     TrainResult,
     evaluate,
@@ -13,11 +15,14 @@ from tinynas.train._loop import (
 )
 
 __all__ = [
+    "SoftTargets",
     "TrainConfig",
     "TrainResult",
     "evaluate",
     "fit_inputs",
     "int8_accuracy",
     "pick_device",
+    "soft_targets",
+    "teacher_architecture",
     "train",
 ]

@@ -37,6 +37,19 @@ class TrainConfig:
     shift_px: int = 0  # random translations of up to this many pixels each way, zeros shifted in
     erase_p: float = 0.0  # chance that an image has one random rectangle erased (random_erase)
     label_smoothing: float = 0.0  # cross-entropy target smoothing (torch's label_smoothing)
+    ema_decay: float = 0.0  # > 0: the result is an exponential moving average of the weights
+    distill_weight: float = 0.0  # share of the teacher's soft targets in the loss (train's soft)
+    distill_temperature: float = 4.0  # softmax temperature of distillation (Hinton et al. 2015)
+
+
+@dataclass(frozen=True)
+class SoftTargets:
+    """A teacher's logits for every training image, and for its mirror image when the recipe
+    flips: the distillation targets of `train`. Random erasing and shifts leave the target as it
+    was for the whole image (the teacher saw it unharmed)."""
+
+    logits: np.ndarray  # (N, classes)
+    mirrored: np.ndarray | None = None  # (N, classes): the images flipped left to right
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,63 @@ def random_erase(x: torch.Tensor, p: float, gen: torch.Generator,
     return x.masked_fill(erased[..., None], 0.0)
 
 
+class _WeightAverage:
+    """An exponential moving average of a network's parameters and batch-norm statistics
+    (Polyak averaging). The decay ramps up as in TensorFlow's ExponentialMovingAverage with
+    num_updates, min(decay, (1 + t) / (10 + t)) at update t, so the first, untrained weights
+    fade out quickly in short runs too."""
+
+    def __init__(self, net: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        # state_dict() tensors share storage with the network's, so the pairs stay live
+        live = net.state_dict()
+        self.state = {k: v.detach().clone() for k, v in live.items()}
+        self._pairs = [(self.state[k], v) for k, v in live.items()]
+
+    def update(self) -> None:
+        import torch
+
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        self.updates += 1
+        with torch.no_grad():
+            for avg, v in self._pairs:
+                if v.is_floating_point():
+                    avg.lerp_(v, 1 - d)
+                else:  # counters such as num_batches_tracked follow the network
+                    avg.copy_(v)
+
+    def copy_to(self, net: torch.nn.Module) -> None:
+        net.load_state_dict(self.state)
+
+
+class _DistillTargets:
+    """The soft targets of `train` on its device, and the loss that mixes them in."""
+
+    def __init__(self, soft: SoftTargets, config: TrainConfig, device: str) -> None:
+        import torch
+
+        self.logits = torch.as_tensor(soft.logits, dtype=torch.float32, device=device)
+        self.mirrored = (None if soft.mirrored is None else
+                         torch.as_tensor(soft.mirrored, dtype=torch.float32, device=device))
+        self.weight = config.distill_weight
+        self.t = config.distill_temperature
+
+    def mix(self, loss: torch.Tensor, logits: torch.Tensor, idx: torch.Tensor,
+            flipped: torch.Tensor | None) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+
+        target = self.logits[idx]
+        if flipped is not None:
+            if self.mirrored is None:
+                raise ValueError("the recipe flips images but the soft targets have no mirror")
+            target = torch.where(flipped[:, None], self.mirrored[idx], target)
+        kd = F.kl_div(F.log_softmax(logits / self.t, dim=1), F.log_softmax(target / self.t, dim=1),
+                      reduction="batchmean", log_target=True) * self.t**2
+        return (1 - self.weight) * loss + self.weight * kd
+
+
 def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
@@ -141,11 +211,14 @@ def train(
     net: TorchNet | None = None,
     device: str | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    soft: SoftTargets | None = None,
 ) -> TrainResult:
     """Trains `net` (a fresh network of `arch` when None) and returns it with its accuracy.
 
     Passing a `net` continues its training (successive halving promotes networks this way);
-    the learning-rate schedule then spans the new epochs only.
+    the learning-rate schedule then spans the new epochs only. With `soft` and
+    `config.distill_weight` > 0 the loss mixes in knowledge distillation (Hinton et al. 2015):
+    (1 - w) * cross-entropy + w * T^2 * KL(teacher || student) at temperature T.
     """
     import torch
 
@@ -156,6 +229,7 @@ def train(
     net = (net if net is not None else build_torch(arch)).to(device)
     xt = fit_inputs(torch.as_tensor(x_train, device=device), arch.input_shape)
     yt = torch.as_tensor(y_train, device=device)
+    distill = _DistillTargets(soft, config, device) if soft and config.distill_weight else None
     steps_per_epoch = max(1, math.ceil(len(xt) / config.batch_size))
     total = max(1, round(config.epochs * steps_per_epoch))
     # at most a fifth of a short run is warm-up
@@ -163,6 +237,7 @@ def train(
     opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
                           nesterov=True, weight_decay=config.weight_decay)
     gen = torch.Generator(device=device).manual_seed(seed)
+    ema = _WeightAverage(net, config.ema_decay) if config.ema_decay > 0 else None
     net.train()
     start = time.perf_counter()
     order = torch.randperm(len(xt), device=device, generator=gen)
@@ -172,6 +247,7 @@ def train(
             order = torch.randperm(len(xt), device=device, generator=gen)
         idx = order[k * config.batch_size:(k + 1) * config.batch_size]
         xb, yb = xt[idx], yt[idx]
+        mask = None
         if config.flip and xb.dim() == 4:
             mask = torch.rand(len(xb), device=device, generator=gen) < 0.5
             xb = torch.where(mask[:, None, None, None], xb.flip(2), xb)
@@ -181,13 +257,20 @@ def train(
             xb = random_erase(xb, config.erase_p, gen)
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, total, warmup, config.lr)
-        loss = torch.nn.functional.cross_entropy(net(xb), yb,
+        logits = net(xb)
+        loss = torch.nn.functional.cross_entropy(logits, yb,
                                                  label_smoothing=config.label_smoothing)
+        if distill is not None:
+            loss = distill.mix(loss, logits, idx, mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update()
         if on_step is not None:
             on_step(step + 1, total)
+    if ema is not None:
+        ema.copy_to(net)
     seconds = time.perf_counter() - start
     xv = torch.as_tensor(x_val, device=device)
     accuracy = evaluate(net, xv, torch.as_tensor(y_val, device=device))
