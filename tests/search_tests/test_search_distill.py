@@ -12,10 +12,11 @@ from search_helpers import run_cli
 
 from tinynas.data import load_dataset
 from tinynas.errors import TinyNASError
-from tinynas.search._finish import TEACHER_MAX_EPOCHS, teacher_targets
+from tinynas.search._finish import teacher_targets
 from tinynas.search._halving import SplitData
 from tinynas.search._run import (
     DISTILL_WEIGHT,
+    TEACHER_MAX_EPOCHS,
     SearchConfig,
     _open_store,
     _teacher_summary,
@@ -63,7 +64,7 @@ def test_a_distilled_search_keeps_its_teacher_and_reports_it(tmp_path: Path) -> 
     # the kept teacher is loaded, not trained again: the same targets, the same record
     ds = load_dataset("digits")
     full = SplitData(ds.x_train, ds.y_train, ds.x_train[:0], ds.y_train[:0], ds.num_classes)
-    _, teacher_recipe = distilled_recipes(replace(recipe_for("digits", 20)))
+    _, teacher_recipe = distilled_recipes(recipe_for("digits", 20))
     with RunStore.open(out) as store:
         kept = store.get_meta("teacher")
         soft = teacher_targets(store, full, ds.x_test, ds.y_test, teacher_recipe, 0, False)

@@ -52,13 +52,9 @@ def float_logits(net: TorchNet, inputs: np.ndarray) -> np.ndarray:
     """The float network's outputs, in eval mode, in batches."""
     import torch
 
-    net.eval()
-    outs = []
-    with torch.no_grad():
-        for start in range(0, len(inputs), _BATCH):
-            batch = torch.from_numpy(np.asarray(inputs[start : start + _BATCH], np.float32))
-            outs.append(net(batch).numpy())
-    return np.concatenate(outs)
+    from tinynas.train import predict_logits
+
+    return predict_logits(net, torch.from_numpy(np.asarray(inputs, np.float32)), _BATCH).numpy()
 
 
 def verify_int8(

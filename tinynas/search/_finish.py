@@ -13,9 +13,6 @@ from tinynas.store import CandidateRecord, RunStore
 from tinynas.train import SoftTargets, TrainConfig
 
 REPRESENTATIVE_SAMPLES = 512  # calibration inputs for int8 conversion
-# A teacher epoch costs several student epochs on a CPU (train/_distill.py: ~7x the MACs of a
-# 64 KB network), and 30 epochs take the Fashion-MNIST teacher to 93.9% (docs/benchmarks.md).
-TEACHER_MAX_EPOCHS = 30.0
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,9 @@ METRIC_BATCH = 64  # images in the batch trainingless metrics score on
 DEFAULT_METRIC = "params"
 LONG_TRAINING_EPOCHS = 30  # from here on the recipe regularises (recipe_for)
 DISTILL_WEIGHT = 0.9  # Hinton et al.; beat 0.5 on Fashion-MNIST (docs/benchmarks.md)
+# A teacher epoch costs several student epochs on a CPU (train/_distill.py: ~7x the MACs of a
+# 64 KB network), and 30 epochs take the Fashion-MNIST teacher to 93.9% (docs/benchmarks.md).
+TEACHER_MAX_EPOCHS = 30.0
 
 
 @dataclass(frozen=True)
@@ -133,10 +136,6 @@ def distilled_recipes(recipe: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
     replace label smoothing; the teacher trains without label smoothing, which erases the
     information in its wrong-class logits that distillation transfers (Müller et al., NeurIPS
     2019), and for at most TEACHER_MAX_EPOCHS."""
-    from dataclasses import replace
-
-    from tinynas.search._finish import TEACHER_MAX_EPOCHS
-
     winner = replace(recipe, label_smoothing=0.0, distill_weight=DISTILL_WEIGHT)
     teacher = replace(recipe, label_smoothing=0.0, epochs=min(recipe.epochs, TEACHER_MAX_EPOCHS))
     return winner, teacher

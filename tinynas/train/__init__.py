@@ -11,6 +11,7 @@ from tinynas.train._loop import (
     evaluate,
     fit_inputs,
     pick_device,
+    predict_logits,
     train,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "fit_inputs",
     "int8_accuracy",
     "pick_device",
+    "predict_logits",
     "soft_targets",
     "teacher_architecture",
     "train",

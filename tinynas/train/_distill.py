@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tinynas.space import Architecture, ConvBlock, ConvLayer, Pooling, lower
-from tinynas.train._loop import SoftTargets
+from tinynas.train._loop import SoftTargets, predict_logits
 
 if TYPE_CHECKING:
     from tinynas.space.torch_builder import TorchNet
@@ -50,21 +50,8 @@ def soft_targets(net: TorchNet, x: np.ndarray, mirrored: bool,
     flipped left to right when `mirrored`: the soft targets of a distilled training."""
     import torch
 
-    from tinynas.train._loop import fit_inputs
-
     def logits(inputs: np.ndarray) -> np.ndarray:
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(inputs), batch_size):
-                xb = fit_inputs(torch.as_tensor(inputs[i:i + batch_size]), net.arch.input_shape)
-                out.append(net(xb).numpy())
-        return np.concatenate(out) if out else np.zeros((0, net.arch.num_classes), np.float32)
+        return predict_logits(net, torch.as_tensor(inputs), batch_size).cpu().numpy()
 
-    was_training = net.training
-    net.eval()
-    try:
-        plain = logits(x)
-        mirror = logits(np.ascontiguousarray(x[:, :, ::-1])) if mirrored and x.ndim == 4 else None
-    finally:
-        net.train(was_training)
-    return SoftTargets(plain, mirror)
+    mirror = logits(np.ascontiguousarray(x[:, :, ::-1])) if mirrored and x.ndim == 4 else None
+    return SoftTargets(logits(x), mirror)

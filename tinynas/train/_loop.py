@@ -184,20 +184,28 @@ def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
     return 0.5 * peak * (1 + math.cos(math.pi * progress))
 
 
-def evaluate(net: TorchNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
-    """Float accuracy of `net` on (x, y) (eval mode; restores the previous mode); NaN when
-    there is nothing to evaluate."""
+def predict_logits(net: TorchNet, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """The logits of `net` for every input of `x`, in batches (eval mode; restores the
+    previous mode)."""
     import torch
 
     was_training = net.training
     net.eval()
     x = fit_inputs(x, net.arch.input_shape)
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            correct += int((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
-    net.train(was_training)
-    return correct / len(x) if len(x) else math.nan
+    try:
+        with torch.no_grad():
+            out = [net(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    finally:
+        net.train(was_training)
+    return torch.cat(out) if out else torch.zeros((0, net.arch.num_classes), device=x.device)
+
+
+def evaluate(net: TorchNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Float accuracy of `net` on (x, y) (eval mode; restores the previous mode); NaN when
+    there is nothing to evaluate."""
+    if not len(x):
+        return math.nan
+    return int((predict_logits(net, x, batch_size).argmax(1) == y).sum()) / len(x)
 
 
 def train(
@@ -229,7 +237,8 @@ def train(
     net = (net if net is not None else build_torch(arch)).to(device)
     xt = fit_inputs(torch.as_tensor(x_train, device=device), arch.input_shape)
     yt = torch.as_tensor(y_train, device=device)
-    distill = _DistillTargets(soft, config, device) if soft and config.distill_weight else None
+    distill = (_DistillTargets(soft, config, device)
+               if soft is not None and config.distill_weight > 0 else None)
     steps_per_epoch = max(1, math.ceil(len(xt) / config.batch_size))
     total = max(1, round(config.epochs * steps_per_epoch))
     # at most a fifth of a short run is warm-up
