@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,11 @@ test: setup
 	$(PY) -m pytest -q
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not train and not cli"
+
+lint: setup
+	$(VENV)/bin/ruff check tinynas tests benchmarks scripts
+	$(VENV)/bin/mypy tinynas
 
 bench: setup
 	$(PY) benchmarks/estimator_accuracy.py --count 200

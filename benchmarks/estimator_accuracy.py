@@ -55,7 +55,8 @@ def run(count: int, seed: int) -> list[dict]:
             "convert_s": round(time.perf_counter() - t0, 2),
         })
         r = rows[-1]
-        print(f"{k + 1}/{count} seed {s}: flash {r['flash_estimated_bytes']}/{r['flash_file_bytes']}"
+        print(f"{k + 1}/{count} seed {s}: "
+              f"flash {r['flash_estimated_bytes']}/{r['flash_file_bytes']}"
               f" arena {r['arena_estimated_bytes']}/{r['arena_tflm_bytes']}", flush=True)
     return rows
 

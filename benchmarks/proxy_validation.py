@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tinynas.proxies import ValidationConfig, markdown_table, validate_proxies
-from tinynas.sizes import parse_size
+from tinynas.units import parse_size
 
 OUT = Path("benchmarks") / "out" / "proxy_validation"
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from tinynas.search._run import SearchConfig, resolve_metric, run_search
+from tinynas.pipeline import SearchConfig, resolve_metric, run_search
 
 SETTINGS = [("evolution", None), ("random", None), ("random", "params")]
 
@@ -51,9 +51,9 @@ def main() -> int:
                 epochs=args.epochs, train_subset=args.train_subset, seed=seed)
             summary = run_search(config)
             row = {"strategy": strategy, "metric": config.metric, "seed": seed,
-                   "float_accuracy": summary["float_accuracy"],
-                   "int8_accuracy": summary["int8_accuracy"], "seconds": summary["seconds"],
-                   "flash_bytes": summary["flash_bytes"], "arena_bytes": summary["arena_bytes"]}
+                   "float_accuracy": summary.float_accuracy,
+                   "int8_accuracy": summary.int8_accuracy, "seconds": summary.seconds,
+                   "flash_bytes": summary.flash_bytes, "arena_bytes": summary.arena_bytes}
             rows.append(row)
             print(json.dumps(row), flush=True)
     (args.root / "summary.json").write_text(json.dumps(rows, indent=2))

@@ -84,7 +84,7 @@ def _size_limit(args: argparse.Namespace) -> dict[str, int]:
 
 def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from tinynas.estimators import estimate
-    from tinynas.search._run import SearchConfig, run_search
+    from tinynas.pipeline import SearchConfig, run_search
     from tinynas.space import Architecture
 
     config = SearchConfig(
@@ -93,7 +93,7 @@ def _search(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         max_unas_peak_bytes=UNAS_PEAK_BYTES, shortlist=args.shortlist,
         capacity_picks=args.capacity_picks, halving_epochs=args.halving_epochs,
         epochs=args.epochs, distill=args.distill, seed=args.seed)
-    s = run_search(config, resume=args.resume)
+    s = run_search(config, resume=args.resume).to_dict()
     chosen = estimate(Architecture.from_json((out / "architecture.json").read_text()))
     return {"mode": "search", "strategy": s["strategy"], "metric": s["metric"],
             "capacity_picks": args.capacity_picks, "shortlist": _trained(out),
@@ -153,16 +153,13 @@ def _train_one(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
     import numpy as np
 
-    from tinynas.data import load_dataset
-    from tinynas.estimators import estimate
+    from tinynas.data import SplitData, load_dataset
+    from tinynas.estimators import Budget, estimate
     from tinynas.export import export_model
-    from tinynas.search._constraints import Budget
-    from tinynas.search._finish import teacher_targets
-    from tinynas.search._halving import SplitData
-    from tinynas.search._run import distilled_recipes, recipe_for
+    from tinynas.pipeline import teacher_targets
     from tinynas.space import Architecture
     from tinynas.store import RunStore
-    from tinynas.train import train
+    from tinynas.train import distilled_recipes, recipe_for, train
 
     arch = Architecture.from_json(args.arch.read_text())
     est = estimate(arch)

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import DEVICES_DIR, run_cli
 
 from tinynas.devices import ENV_VAR
 from tinynas.testing.cli import assert_one_line_error as one_line_error_of
 
-DEVICES_DIR = Path(__file__).resolve().parents[1] / "devices"
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m tinynas ARGS`` from ``cwd``, with $TINYNAS_DEVICES unset unless given."""
-    full_env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "tinynas", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+# run_cli leaves $TINYNAS_DEVICES unset unless a test gives it in env=
+pytestmark = pytest.mark.cli
 
 
 def user_board(folder: Path, name: str = "my-board", sram: str = "65_536") -> Path:

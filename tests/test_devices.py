@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import DEVICES_DIR
 
 from tinynas.devices import (
     CORES,
@@ -21,7 +22,6 @@ from tinynas.devices import (
 )
 from tinynas.errors import BoardNotFoundError, CatalogueError
 
-DEVICES_DIR = Path(__file__).resolve().parents[1] / "devices"
 BASE_TEXT = (DEVICES_DIR / "nucleo-f446re.toml").read_text(encoding="utf-8")
 KB = 1024
 
@@ -89,7 +89,7 @@ def test_builtin_board_figures(name: str) -> None:
     assert device.kernel_library == ("esp-nn" if core == "xtensa-lx7" else "cmsis-nn")
     assert 64 * KB <= device.firmware_reserve_bytes < device.flash_bytes
     assert 0 < device.runtime_reserve_bytes < device.sram_bytes
-    assert re.search(r"datasheet|data sheet|product specification", device.source, re.I)
+    assert re.search(r"datasheet|data sheet|product specification", device.source, re.IGNORECASE)
     assert device.usb_ids and all(
         re.fullmatch(r"[0-9A-F]{4}:[0-9A-F]{4}", u) for u in device.usb_ids
     )

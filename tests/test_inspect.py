@@ -12,19 +12,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from helpers import MLPERF_TINY_DIR as FIXTURES
+from helpers import needs_mlperf_tiny as needs_fixtures
+from helpers import run_cli as _cli
 
 from tinynas.devices import get_device
 from tinynas.errors import ModelFileError
-from tinynas.inspect import inspect_model
-from tinynas.tflite_file import read_tflite
+from tinynas.estimators import file_op_costs
+from tinynas.inspection import inspect_model
 from tinynas.testing.cli import assert_one_line_error as _assert_one_line_error
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "mlperf-tiny"
-
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(),
-    reason=f"MLPerf Tiny fixtures not found at {FIXTURES} (the shared/ folder next to the repo)",
-)
+from tinynas.tflite_file import read_tflite
 
 
 class Published(NamedTuple):
@@ -43,11 +40,6 @@ PUBLISHED = [
     Published("ad01_int8.tflite", 276_976, 264_192, 10, 3_984, (1, 640)),
 ]
 _IDS = [p.file.split(".")[0] for p in PUBLISHED]
-
-
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "tinynas", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def _cli_json(*args: str | Path) -> dict[str, Any]:
@@ -83,6 +75,7 @@ def test_measured_arena_within_one_percent_of_published(pub: Published) -> None:
 
 @needs_fixtures
 @pytest.mark.parametrize("pub", PUBLISHED, ids=_IDS)
+@pytest.mark.cli
 def test_cli_json_has_the_same_values(pub: Published) -> None:
     data = _cli_json(FIXTURES / pub.file)
     assert data["macs"] == pub.macs
@@ -98,7 +91,7 @@ def test_cli_json_has_the_same_values(pub: Published) -> None:
 @needs_fixtures
 def test_op_costs_feed_the_latency_model() -> None:
     model = read_tflite(FIXTURES / "kws_ref_model.tflite")
-    costs = model.op_costs()
+    costs = file_op_costs(model)
     assert [c.op for c in costs] == [op.op for op in model.ops]
     assert sum(c.macs for c in costs) == model.macs
     assert costs[0].output_elements == 25 * 5 * 64  # first conv: 1x25x5x64
@@ -122,6 +115,7 @@ def test_fit_on_nucleo_f446re_is_the_arithmetic() -> None:
 
 
 @needs_fixtures
+@pytest.mark.cli
 def test_rich_output_shows_summary_ops_and_fit() -> None:
     result = _cli("inspect", FIXTURES / "kws_ref_model.tflite", "--device", "nucleo-f446re")
     assert result.returncode == 0, result.stderr
@@ -137,11 +131,13 @@ def test_reader_imports_no_tensorflow() -> None:
 # ---- bad input: exit 2, one line, no traceback --------------------------------------------------
 
 
+@pytest.mark.cli
 def test_missing_file(tmp_path: Path) -> None:
     _assert_one_line_error(_cli("inspect", tmp_path / "nope.tflite"), "nope.tflite", "not found")
 
 
 @needs_fixtures
+@pytest.mark.cli
 def test_truncated_file(tmp_path: Path) -> None:
     cut = tmp_path / "cut.tflite"
     cut.write_bytes((FIXTURES / "vww_96_int8.tflite").read_bytes()[:100])
@@ -151,23 +147,27 @@ def test_truncated_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [b"", b"TFL3"], ids=["empty", "eight-bytes-short"])
+@pytest.mark.cli
 def test_empty_file(tmp_path: Path, content: bytes) -> None:
     empty = tmp_path / "empty.tflite"
     empty.write_bytes(content)
     _assert_one_line_error(_cli("inspect", empty), "empty.tflite", "empty or truncated")
 
 
+@pytest.mark.cli
 def test_text_file(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("this is not a model\n" * 10)
     _assert_one_line_error(_cli("inspect", text), "notes.txt", "not a TFLite model", "TFL3")
 
 
+@pytest.mark.cli
 def test_folder(tmp_path: Path) -> None:
     _assert_one_line_error(_cli("inspect", tmp_path), "folder")
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_float_model_is_refused(tmp_path: Path) -> None:
     tf = pytest.importorskip("tensorflow")
     dense = tf.keras.layers.Dense(2, bias_initializer="ones")  # a zero bias would be dropped
@@ -181,6 +181,7 @@ def test_float_model_is_refused(tmp_path: Path) -> None:
 
 
 @needs_fixtures
+@pytest.mark.cli
 def test_unknown_device_suggests_a_close_name() -> None:
     result = _cli("inspect", FIXTURES / "vww_96_int8.tflite", "--device", "nucleo-f446")
     _assert_one_line_error(result, "nucleo-f446", "did you mean nucleo-f446re")

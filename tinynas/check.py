@@ -32,9 +32,9 @@ from typing import Any
 
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
-from tinynas.estimators._latency import predict_latency
-from tinynas.inspect import ARENA_SOURCE, InspectReport, fit_rows, inspect_model
-from tinynas.sizes import format_size
+from tinynas.estimators import file_op_costs, predict_latency
+from tinynas.inspection import ARENA_SOURCE, InspectReport, fit_rows, inspect_model
+from tinynas.units import format_size
 
 FLASH_SOURCE = "measured: model file size, plus the board's firmware_reserve_bytes (catalogue)"
 RAM_SOURCE = f"{ARENA_SOURCE}, plus the board's runtime_reserve_bytes (catalogue)"
@@ -203,7 +203,7 @@ def check_models(
 def check_rows(report: InspectReport, device: Device, limits: Limits) -> tuple[CheckRow, ...]:
     """The flash, RAM and latency rows of one inspected model on one board."""
     flash, ram = fit_rows(report.model, report.arena, device)
-    latency = predict_latency(report.model.op_costs(), device)
+    latency = predict_latency(file_op_costs(report.model), device)
     return (
         _bytes_row(flash.resource, flash.parts, FLASH_SOURCE, device, flash.limit,
                    limits.max_flash_bytes, "--max-flash"),

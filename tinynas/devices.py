@@ -252,7 +252,8 @@ def _load_dir(root: Traversable | Path) -> dict[str, tuple[str, Device]]:
     return boards
 
 
-def _builtin_root() -> Traversable | Path:
+def builtin_catalogue_dir() -> Traversable | Path:
+    """Where the builtin board files are: in the wheel, or ``devices/`` of a source checkout."""
     packaged = resources.files("tinynas") / "_catalogue"
     if packaged.is_dir():
         return packaged
@@ -261,7 +262,7 @@ def _builtin_root() -> Traversable | Path:
 
 @functools.lru_cache(maxsize=1)
 def _builtin_boards() -> dict[str, tuple[str, Device]]:
-    return _load_dir(_builtin_root())  # callers copy it before changing it
+    return _load_dir(builtin_catalogue_dir())  # callers copy it before changing it
 
 
 def _user_dirs(devices_dir: str | Path | None) -> list[Path]:

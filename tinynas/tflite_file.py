@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tinynas.errors import ModelFileError
-from tinynas.estimators._latency import OpCost
 
 if TYPE_CHECKING:
     from ai_edge_litert import schema_py_generated as _schema
@@ -82,10 +81,6 @@ class TFLiteModel:
         for op in self.ops:
             counts[op.op] = counts.get(op.op, 0) + 1
         return counts
-
-    def op_costs(self) -> list[OpCost]:
-        """The ops as the latency model sees them."""
-        return [OpCost(op.op, op.macs, op.output_elements) for op in self.ops]
 
 
 # ---- reading ------------------------------------------------------------------------------------

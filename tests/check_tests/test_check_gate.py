@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from helpers import DEVICES_DIR
 
 from tinynas.check import CheckReport, Limits, check_models, junit_xml
 from tinynas.devices import get_device
-from tinynas.estimators import predict_latency
+from tinynas.estimators import file_op_costs, predict_latency
 from tinynas.tflite_file import read_tflite
 
 
@@ -92,7 +93,7 @@ def test_latency_is_predicted_and_unchecked_without_a_limit(report: CheckReport,
     for check in report.checks:
         latency = check.rows[2]
         model = read_tflite(fixtures_dir / check.path.name)
-        expected = predict_latency(model.op_costs(), get_device(check.device)).latency_ms
+        expected = predict_latency(file_op_costs(model), get_device(check.device)).latency_ms
         assert latency.value == pytest.approx(expected)
         assert latency.kind == "predicted" and latency.source.startswith("predicted")
         assert not latency.checked and latency.ok and latency.margin is None
@@ -117,7 +118,7 @@ def test_user_limits_tighten_the_board_and_latency_is_checked(fixtures_dir: Path
 
 def _small_flash_board(tmp_path: Path) -> Path:
     """A user board like the F446RE but with 384 KiB of flash (and no aliases)."""
-    text = (Path(__file__).resolve().parents[2] / "devices" / "nucleo-f446re.toml").read_text()
+    text = (DEVICES_DIR / "nucleo-f446re.toml").read_text()
     text = text.replace('name = "nucleo-f446re"', 'name = "tiny-flash-f4"')
     text = text.replace('aliases = ["stm32f4", "f446re"]', "aliases = []")
     text = text.replace("flash_bytes = 524_288", "flash_bytes = 393_216")
@@ -206,7 +207,7 @@ def test_junit_read_by_a_junit_library(fixtures_dir: Path, tmp_path: Path, run_c
     junit = tmp_path / "gate.xml"
     board = get_device("nucleo-f446re")
     models = [fixtures_dir / "kws_ref_model.tflite", fixtures_dir / "vww_96_int8.tflite"]
-    predicted = [predict_latency(read_tflite(m).op_costs(), board).latency_ms for m in models]
+    predicted = [predict_latency(file_op_costs(read_tflite(m)), board).latency_ms for m in models]
     assert predicted[0] < predicted[1]  # KWS has a third of VWW's MACs
     limit_ms = sum(predicted) / 2  # between the two: VWW is over, KWS within
     result = run_cli("check", *models, "--device", board.name, "--max-latency", f"{limit_ms:.3f}",
@@ -231,7 +232,8 @@ def test_cli_table_marks_the_over_budget_row(fixtures_dir: Path, run_cli: Any) -
     assert result.returncode == 1, result.stderr
     marked = [line for line in result.stdout.splitlines() if "OVER BUDGET" in line]
     assert len(marked) == 2
-    assert "vww_96_int8.tflite" in marked[0] and " flash " in marked[0] and "-71,144 B" in marked[0]
+    assert "vww_96_int8.tflite" in marked[0]
+    assert " flash " in marked[0] and "-71,144 B" in marked[0]
     assert " ram " in marked[1] and "-5,376 B" in marked[1]
     summary = "check failed: 1 of 2 over budget (vww_96_int8.tflite on nucleo-f446re: flash, ram)"
     assert summary in result.stdout

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import DOCS_DIR as DOCS
 
 from tinynas.check import parse_latency_ms
 from tinynas.devices import get_device
-from tinynas.sizes import parse_size
+from tinynas.units import parse_size
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 HOOK = DOCS / "pre-commit-hook.sh"
 
 
@@ -81,6 +81,7 @@ def _commit(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return _git(root, "commit", "-q", "-m", "model", **{"TINYNAS": _tinynas_command(), **env})
 
 
+@pytest.mark.cli
 def test_commit_of_a_model_that_fits_goes_through(repo: Path) -> None:
     _git(repo, "config", "tinynas.device", "nucleo-l4r5zi")
     result = _commit(repo)
@@ -90,6 +91,7 @@ def test_commit_of_a_model_that_fits_goes_through(repo: Path) -> None:
     assert _git(repo, "log", "--oneline").stdout.count("\n") == 1
 
 
+@pytest.mark.cli
 def test_commit_over_the_ram_budget_is_refused(repo: Path) -> None:
     _git(repo, "config", "tinynas.device", "nucleo-l4r5zi")
     _git(repo, "config", "tinynas.maxRam", "48KiB")  # the KWS model needs 57,040 B
@@ -101,6 +103,7 @@ def test_commit_over_the_ram_budget_is_refused(repo: Path) -> None:
     assert _commit(repo, TINYNAS_MAX_RAM="64KiB").returncode == 0  # the environment wins
 
 
+@pytest.mark.cli
 def test_the_staged_model_is_checked_not_the_working_copy(repo: Path) -> None:
     (repo / "models" / "kws.tflite").write_bytes(b"not a model any more")
     result = subprocess.run(["bash", str(HOOK)], cwd=repo, capture_output=True, text=True,
@@ -108,6 +111,7 @@ def test_the_staged_model_is_checked_not_the_working_copy(repo: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.cli
 def test_hook_without_a_board_stops_with_a_hint(repo: Path) -> None:
     result = subprocess.run(["bash", str(HOOK)], cwd=repo, capture_output=True, text=True,
                             env=_env(repo), timeout=120)  # fmt: skip
@@ -115,6 +119,7 @@ def test_hook_without_a_board_stops_with_a_hint(repo: Path) -> None:
     assert "git config tinynas.device" in result.stderr
 
 
+@pytest.mark.cli
 def test_commit_without_models_does_not_run_tinynas(repo: Path) -> None:
     _git(repo, "rm", "-q", "--cached", "models/kws.tflite")
     (repo / "README").write_text("firmware\n")

@@ -12,15 +12,18 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import HAVE_MLPERF_TINY, run_cli
+from helpers import MLPERF_TINY_DIR as FIXTURES
+from helpers import REPO_ROOT as ROOT
+from helpers import needs_mlperf_tiny as needs_fixtures
 
 from tinynas.devices import get_device, load_catalogue
-from tinynas.estimators import OpCost, predict_latency
+from tinynas.estimators import OpCost, file_op_costs, predict_latency
 from tinynas.estimators._calibrate import (
     M4F_TFLM_REFERENCE_PRIOR,
     MLPERF_TINY_V05_CLOCK_HZ,
@@ -38,15 +41,9 @@ from tinynas.estimators._calibrate import (
 )
 from tinynas.testing.cli import assert_one_line_error as one_line_error_of
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "mlperf-tiny"
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(),
-    reason=f"MLPerf Tiny fixtures not found at {FIXTURES} (the shared/ folder next to the repo)",
-)
 # Without the fixtures the CLI tests convert small models of their own, which needs TensorFlow.
 slow_without_fixtures: Callable[[Any], Any] = (
-    (lambda test: test) if FIXTURES.is_dir() else pytest.mark.slow
+    (lambda test: test) if HAVE_MLPERF_TINY else pytest.mark.slow
 )
 
 TRUE = CycleParameters(3.0, 6.5, 2.0, 12.0, 4.0, 1500.0)
@@ -229,16 +226,11 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Path:
     else:
         models = _converted_models(folder)
     clock_hz = get_device("nucleo-f446re").clock_hz
-    entries = [{"model": p.name, "provenance": "measured",
-                "latency_ms": 1000 * predict_cycles(TRUE, read_tflite(p).op_costs()) / clock_hz}
-               for p in models]  # fmt: skip
+    cycles = [predict_cycles(TRUE, file_op_costs(read_tflite(p))) for p in models]
+    entries = [{"model": p.name, "provenance": "measured", "latency_ms": 1000 * c / clock_hz}
+               for p, c in zip(models, cycles)]  # fmt: skip
     (folder / "measurements.json").write_text(json.dumps(entries), encoding="utf-8")
     return folder / "measurements.json"
-
-
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "tinynas", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
@@ -246,6 +238,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 @slow_without_fixtures
+@pytest.mark.cli
 def test_calibrate_writes_a_toml_the_catalogue_loads(measured: Path, tmp_path: Path) -> None:
     out = tmp_path / "my-devices"
     result = run_cli("calibrate", "--device", "f446re", measured, "--write", out, "--json")
@@ -261,7 +254,7 @@ def test_calibrate_writes_a_toml_the_catalogue_loads(measured: Path, tmp_path: P
 
     entries = json.loads(measured.read_text(encoding="utf-8"))
     for row, entry in zip(report["leave_one_out"], entries, strict=True):
-        ops = read_tflite(measured.parent / entry["model"]).op_costs()
+        ops = file_op_costs(read_tflite(measured.parent / entry["model"]))
         predicted = predict_latency(ops, board).latency_ms  # the written TOML's prediction
         assert predicted == pytest.approx(row["fitted_ms"], rel=1e-3)
         assert row["fitted_ms"] == pytest.approx(entry["latency_ms"], rel=0.05)
@@ -269,6 +262,7 @@ def test_calibrate_writes_a_toml_the_catalogue_loads(measured: Path, tmp_path: P
 
 
 @slow_without_fixtures
+@pytest.mark.cli
 def test_calibrate_prints_the_fit_and_leave_one_out(measured: Path) -> None:
     result = run_cli("calibrate", "--device", "nucleo-f446re", measured)
     assert result.returncode == 0, result.stderr
@@ -278,6 +272,7 @@ def test_calibrate_prints_the_fit_and_leave_one_out(measured: Path) -> None:
 
 
 @pytest.mark.parametrize("provenance", ["emulated", None])
+@pytest.mark.cli
 def test_calibrate_refuses_emulated_latencies(tmp_path: Path, provenance: str | None) -> None:
     entry = {"model": "x.tflite", "latency_ms": 12.5, "provenance": provenance}
     path = tmp_path / "m.json"
@@ -288,6 +283,7 @@ def test_calibrate_refuses_emulated_latencies(tmp_path: Path, provenance: str | 
 
 
 @slow_without_fixtures
+@pytest.mark.cli
 def test_calibrate_never_writes_into_the_builtin_catalogue(measured: Path) -> None:
     before = (ROOT / "devices" / "nucleo-f446re.toml").read_bytes()
     result = run_cli("calibrate", "--device", "nucleo-f446re", measured,

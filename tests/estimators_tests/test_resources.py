@@ -18,7 +18,6 @@ from tinynas.estimators import (
 from tinynas.space import Architecture, ConvBlock, Pooling
 from tinynas.testing.archs import conv, dw, pw
 
-
 # 28x28x1 -> conv 3x3/2 (4) 14x14x4 -> dw 3x3 14x14x4 -> 1x1 (8, BN) 14x14x8
 # -> avg pool 2 7x7x8 = 392 -> flatten -> dense 20 -> classifier 10
 IMAGE = Architecture(

@@ -137,8 +137,9 @@ def test_cortex_m4_object(exported: ExportResult, tmp_path: Path) -> None:
     readelf = ["arm-none-eabi-readelf", "-W", "-S", "-s", "model_data.o"]
     listing = subprocess.run(readelf, cwd=tmp_path, capture_output=True, text=True).stdout
     symbol, length = exported.c_array.data_symbol, exported.tflite_path.stat().st_size
-    assert re.search(rf"\s{length}\s+OBJECT\s+GLOBAL\s+DEFAULT\s+\d+\s+{symbol}$", listing, re.M)
-    assert re.search(rf"\s4\s+OBJECT\s+GLOBAL\s+DEFAULT\s+\d+\s+{symbol}_len$", listing, re.M)
+    entry = r"\s+OBJECT\s+GLOBAL\s+DEFAULT\s+\d+\s+"
+    assert re.search(rf"\s{length}{entry}{symbol}$", listing, re.MULTILINE)
+    assert re.search(rf"\s4{entry}{symbol}_len$", listing, re.MULTILINE)
     # the array's own section is read-only data (flash), 16-byte aligned
-    section = re.search(rf"\.rodata\.{symbol}\s.*\s(\d+)$", listing, re.M)
+    section = re.search(rf"\.rodata\.{symbol}\s.*\s(\d+)$", listing, re.MULTILINE)
     assert section is not None and int(section[1]) == ALIGNMENT_BYTES

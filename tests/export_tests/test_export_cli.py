@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from tinynas.export import ExportResult, load_run
 from tinynas.space import Architecture
@@ -19,8 +19,7 @@ from tinynas.testing.cli import assert_one_line_error as _one_line_error
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "tinynas", "export", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return run_cli("export", *args)
 
 
 
@@ -57,6 +56,7 @@ def untrained(
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_export_from_files_matches_the_library(
     saved: dict[str, Path], exported: ExportResult, tmp_path: Path
 ) -> None:
@@ -88,10 +88,11 @@ def test_load_run_reads_the_chosen_model(untrained: dict[str, Path], tmp_path: P
     assert all(torch.equal(net.state_dict()[k], v) for k, v in state.items())
 
 
+@pytest.mark.cli
 def test_unfinished_or_unreadable_run_is_a_clear_error(untrained: dict[str, Path],
                                                         tmp_path: Path) -> None:
-    from tinynas.store import CandidateStatus, RunStore
     from tinynas.space import Architecture
+    from tinynas.store import CandidateStatus, RunStore
 
     run = tmp_path / "runs" / "r1"
     data = ("--data", untrained["data"])
@@ -109,11 +110,13 @@ def test_unfinished_or_unreadable_run_is_a_clear_error(untrained: dict[str, Path
     _one_line_error(_cli(broken, "--candidate", "1", *data), "not a tinynas run store")
 
 
+@pytest.mark.cli
 def test_nothing_to_export(tmp_path: Path) -> None:
     _one_line_error(_cli("--out", tmp_path), "nothing to export", "--arch", "--weights")
     _one_line_error(_cli("--candidate", "3"), "--candidate needs a RUN folder")
 
 
+@pytest.mark.cli
 def test_weights_of_another_architecture(untrained: dict[str, Path], tmp_path: Path) -> None:
     import torch
 
@@ -125,6 +128,7 @@ def test_weights_of_another_architecture(untrained: dict[str, Path], tmp_path: P
     _one_line_error(result, "do not belong to architecture", arch.content_hash)
 
 
+@pytest.mark.cli
 def test_data_errors(untrained: dict[str, Path], tmp_path: Path) -> None:
     args = ("--arch", untrained["arch"], "--weights", untrained["weights"])
     _one_line_error(_cli(*args), "--data FILE.npz")

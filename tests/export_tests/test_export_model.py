@@ -12,7 +12,7 @@ import pytest
 
 from tinynas.convert import litert_reference, measure_arena, run_tflm
 from tinynas.devices import load_catalogue
-from tinynas.estimators import predict_latency
+from tinynas.estimators import file_op_costs, predict_latency
 from tinynas.export import ExportError, ExportResult, export_model, quantization_note
 from tinynas.export._card import CardInputs, model_card
 from tinynas.space import Architecture
@@ -85,7 +85,7 @@ def test_card_predicts_latency_on_every_catalogue_board(exported: ExportResult) 
     assert set(boards) == set(catalogue)
     model = read_tflite(exported.tflite_path)
     for name, device in catalogue.items():
-        expected = predict_latency(model.op_costs(), device)
+        expected = predict_latency(file_op_costs(model), device)
         assert boards[name]["latency_ms"] == pytest.approx(expected.latency_ms, abs=1e-4)
         assert boards[name]["latency_source"] == device.latency.source
         flash_needed = model.size_bytes + device.firmware_reserve_bytes

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
-from tinynas.metrics import get_metric  # noqa: E402
-from tinynas.space import Architecture  # noqa: E402
-from tinynas.space.torch_builder import build_torch  # noqa: E402
+import torch
+
+from tinynas.metrics import get_metric
+from tinynas.space import Architecture
+from tinynas.space.torch_builder import build_torch
 
 SOFTMAX_REGRESSION = Architecture((5,), 3)  # z = W x + b, no hidden layer, no ReLU
 

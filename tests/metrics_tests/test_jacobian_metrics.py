@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from tinynas.metrics import get_metric  # noqa: E402
-from tinynas.metrics._epe_nas import class_scores, combine  # noqa: E402
-from tinynas.metrics._jacob_cov import K, correlation_score  # noqa: E402
-from tinynas.space import Architecture  # noqa: E402
+from tinynas.metrics import get_metric
+from tinynas.metrics._epe_nas import class_scores, combine
+from tinynas.metrics._jacob_cov import K, correlation_score
+from tinynas.space import Architecture
 
 LINEAR = Architecture((5,), 3)  # no ReLU: every sample has the same input Jacobian
 # rows with zero mean and orthogonal: their correlation matrix is the identity

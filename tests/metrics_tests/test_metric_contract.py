@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from tinynas.estimators import params  # noqa: E402
-from tinynas.metrics import METRICS, BaseMetric, get_metric  # noqa: E402
-from tinynas.testing.metrics import MetricTestCase, sample_archs  # noqa: E402
+from tinynas.estimators import params
+from tinynas.metrics import METRICS, BaseMetric, get_metric
+from tinynas.testing.metrics import MetricTestCase, sample_archs
 
 EXPECTED = {
     "naswot", "relu_count", "relu_count_penalized", "synflow", "snip", "grad_norm", "fisher",

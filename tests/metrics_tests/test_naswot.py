@@ -7,13 +7,15 @@ import math
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
-from tinynas.metrics import get_metric, relu_units  # noqa: E402
-from tinynas.metrics._naswot import _relu_kernel, log_det  # noqa: E402
-from tinynas.space import Architecture  # noqa: E402
-from tinynas.space.torch_builder import build_torch  # noqa: E402
-from tinynas.testing.metrics import random_batch, sample_archs  # noqa: E402
+import torch
+
+from tinynas.metrics import get_metric, relu_units
+from tinynas.metrics._naswot import _relu_kernel, log_det
+from tinynas.space import Architecture
+from tinynas.space.torch_builder import build_torch
+from tinynas.testing.metrics import random_batch, sample_archs
 
 ONE_LAYER = Architecture((1,), 2, dense=(3,))  # x -> relu(W x + b), 3 units -> classifier
 

@@ -9,7 +9,7 @@ import pytest
 
 from tinynas.devices import get_device
 from tinynas.errors import BoardNotFoundError
-from tinynas.estimators import estimate
+from tinynas.estimators import Budget, estimate
 from tinynas.metrics import PENALTY_SHAPES, MetricError, get_metric, penalty, relu_units
 from tinynas.space import Architecture, ConvBlock, ConvLayer
 from tinynas.testing.metrics import random_batch, sample_archs
@@ -106,10 +106,9 @@ def test_penalized_counts_latency_only_with_a_latency_budget() -> None:
 
 
 def test_penalized_takes_the_limits_of_a_search_budget() -> None:
-    search = pytest.importorskip("tinynas.search")
     board = get_device("nucleo-l4r5zi")
     arena = estimate(KNOWN).arena_bytes
-    budget = search.Budget.for_device(board, max_ram_bytes=arena // 4)
+    budget = Budget.for_device(board, max_ram_bytes=arena // 4)
     metric = get_metric("relu_count_penalized", device=board, budget=budget)
     assert metric.binding(KNOWN) == ("ram", pytest.approx(arena / (arena // 4)))  # type: ignore[attr-defined]
 

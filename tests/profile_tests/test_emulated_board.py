@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import DEVICES_DIR
 
 from tinynas.convert import measure_arena
 from tinynas.devices import Device, get_device
 from tinynas.errors import DeviceTimeoutError, ProfilerError
-from tinynas.estimators import predict_latency
+from tinynas.estimators import file_op_costs, predict_latency
 from tinynas.profile import (
     FAULTS_ENV,
     BoardError,
@@ -34,7 +35,6 @@ from tinynas.profile._protocol import TIMER_WRAP, random_input
 from tinynas.testing.profiler import host_output, input_shape, reference_model, within
 from tinynas.tflite_file import read_tflite
 
-DEVICES_DIR = Path(__file__).resolve().parents[2] / "devices"
 FAST = Timeouts(reply_s=1.0, ack_margin_s=0.3, infer_line_s=1.0)
 
 
@@ -87,7 +87,7 @@ def test_profile_result_is_emulated_and_matches_tflm(model_file: Path) -> None:
 
 
 def test_cycles_follow_the_latency_model(model: bytes, model_file: Path, l4: Device) -> None:
-    predicted = predict_latency(read_tflite(model_file).op_costs(), l4)
+    predicted = predict_latency(file_op_costs(read_tflite(model_file)), l4)
     with connected(EmulatedBoard(l4, jitter=0.0, faults=Faults())) as client:
         board = client.info()
         client.upload_model(model)
@@ -290,7 +290,7 @@ def test_mlperf_firmware_can_be_driven(model: bytes, model_file: Path, l4: Devic
             client.upload_model(model)
         client.load_input(data)  # EEMBC's db load N% / db HEX%
         laps = client.infer_laps(4, 1)
-    predicted = predict_latency(info.op_costs(), l4)
+    predicted = predict_latency(file_op_costs(info), l4)
     per_run_ms = 1000 * (sum(round(c) for _, c in predicted.per_op_cycles)
                          + RUN_OVERHEAD_CYCLES) / l4.clock_hz  # fmt: skip
     assert laps.latency_ms == pytest.approx(per_run_ms, abs=0.002)  # microsecond laps

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO_ROOT as REPO
 
 from tinynas.devices import get_device
 from tinynas.profile import BoardError, BoardInfo, ProfilerClient, SerialTransport
 from tinynas.profile._protocol import crc_hex, random_input, slot_image
 from tinynas.testing.profiler import ProfilerTestCase, within
 
-REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "profilers" / "firmware"
 BOARDS = sorted(path.stem for path in (REPO / "devices").glob("*.toml"))
 PORTS = sorted(path.stem for path in (FIRMWARE / "boards").glob("*.cmake"))

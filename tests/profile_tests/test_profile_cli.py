@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers import DEVICES_DIR, run_cli
 
-from tinynas.devices import ENV_VAR
 from tinynas.profile import FAULTS_ENV, ProfilerClient, SerialTransport, spawn_emulator
+from tinynas.testing.cli import assert_one_line_error as one_line_error
 from tinynas.testing.profiler import reference_model, within
 from tinynas.tflite_file import read_tflite
-from tinynas.testing.cli import assert_one_line_error as one_line_error
 
-DEVICES_DIR = Path(__file__).resolve().parents[2] / "devices"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, FAULTS_ENV)}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "tinynas", *args], env=full_env,
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+# run_cli (a real process) leaves $TINYNAS_DEVICES and $TINYNAS_EMULATOR_FAULTS unset unless a
+# test gives them in env=; the tests that start processes are marked `cli`
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,6 +52,7 @@ def small_board(folder: Path, sram: str) -> Path:
 # ---- profile --------------------------------------------------------------------------------
 
 
+@pytest.mark.cli
 def test_profile_json_is_emulated(model_file: Path) -> None:
     result = run_cli("profile", str(model_file), "--emulate", "stm32", "--runs", "3", "--json")
     assert result.returncode == 0, result.stderr
@@ -70,6 +63,7 @@ def test_profile_json_is_emulated(model_file: Path) -> None:
     assert data["input"] == "random:1"
 
 
+@pytest.mark.cli
 def test_profile_table_says_emulated(model_file: Path) -> None:
     result = run_cli("profile", str(model_file), "--emulate", "nucleo-l4r5zi", "--runs", "2",
                      "--input", "zeros")  # fmt: skip
@@ -78,6 +72,7 @@ def test_profile_table_says_emulated(model_file: Path) -> None:
     assert "zeros" in result.stdout and "per-op cycles" in result.stdout
 
 
+@pytest.mark.cli
 def test_profile_retries_faults_from_the_environment(model_file: Path) -> None:
     result = run_cli("profile", str(model_file), "--emulate", "stm32", "--runs", "1", "--json",
                      env={FAULTS_ENV: "corrupt:2"})  # fmt: skip
@@ -99,6 +94,7 @@ def test_profile_errors(capsys: pytest.CaptureFixture[str], model_file: Path,
     one_line_error(run_main(capsys, "profile", str(model_file), *args), *fragments)
 
 
+@pytest.mark.cli
 def test_profile_infer_timeout_bounds_a_stalled_board(model_file: Path) -> None:
     start = time.monotonic()
     result = run_cli("profile", str(model_file), "--emulate", "stm32", "--runs", "1",
@@ -109,6 +105,7 @@ def test_profile_infer_timeout_bounds_a_stalled_board(model_file: Path) -> None:
     assert elapsed_s < 40, elapsed_s
 
 
+@pytest.mark.cli
 def test_profile_refuses_a_model_the_board_cannot_hold(model_file: Path, tmp_path: Path) -> None:
     pool_bytes = model_file.stat().st_size // 2  # SRAM left after the runtime reserve
     folder = small_board(tmp_path / "devices", str(32_768 + pool_bytes))
@@ -127,6 +124,7 @@ def test_profile_refuses_a_file_that_is_not_a_model(capsys: pytest.CaptureFixtur
 # ---- emulate --------------------------------------------------------------------------------
 
 
+@pytest.mark.cli
 def test_emulate_serves_on_tcp() -> None:
     proc, url = spawn_emulator("nucleo-f446re", "--tcp", "0", "--seed", "5")
     try:
@@ -141,6 +139,7 @@ def test_emulate_serves_on_tcp() -> None:
         proc.wait(timeout=10)
 
 
+@pytest.mark.cli
 def test_emulate_serves_on_a_pty_until_stopped(model_file: Path) -> None:
     proc, url = spawn_emulator("stm32", "--pty", "--slot-model", str(model_file))
     try:
@@ -170,6 +169,7 @@ def test_emulate_errors(capsys: pytest.CaptureFixture[str], args: tuple[str, ...
 # ---- ports and flash ------------------------------------------------------------------------
 
 
+@pytest.mark.cli
 def test_ports_lists_this_machines_ports() -> None:
     result = run_cli("ports", "--json")
     assert result.returncode == 0, result.stderr
@@ -180,6 +180,7 @@ def test_ports_lists_this_machines_ports() -> None:
     assert text.returncode == 0 and text.stdout.strip()
 
 
+@pytest.mark.cli
 def test_flash_without_a_probe_is_one_clear_line(model_file: Path, tmp_path: Path) -> None:
     start = time.monotonic()
     result = run_cli("flash", "--device", "stm32", "--model", str(model_file))

@@ -136,9 +136,9 @@ def test_the_shipped_validation_backs_search_auto(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """With no validation of the user's own, `search --metric auto` on Fashion-MNIST uses the
     one published in docs/benchmarks.md, and the learned ranker can be fitted on its rows."""
+    from tinynas.pipeline import DEFAULT_METRIC, resolve_metric
     from tinynas.proxies import best_validated_ranker, validated_architectures
     from tinynas.proxies._results import SHIPPED_VALIDATIONS
-    from tinynas.search._run import DEFAULT_METRIC, resolve_metric
 
     monkeypatch.setenv(ENV_VAR, str(tmp_path))  # nothing kept there
     shipped = SHIPPED_VALIDATIONS / "fashion-mnist" / "summary.json"

@@ -24,7 +24,7 @@ from tinynas.proxies import (
 from tinynas.proxies._results import ResultsFile
 from tinynas.space import SpaceConfig
 
-pytestmark = pytest.mark.slow  # trains networks
+pytestmark = [pytest.mark.slow, pytest.mark.train]  # trains networks
 
 METRICS = ("relu_count", "params", "macs", "naswot")
 CONFIG = ValidationConfig(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli
 
 from tinynas.devices import get_device
 from tinynas.estimators import estimate
@@ -105,6 +104,8 @@ def test_discrete_widths_are_narrowed_until_the_exact_estimators_fit() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.train
+@pytest.mark.cli
 def test_refined_run_costs_no_more_and_passes_check(tmp_path: Path) -> None:
     from tinynas.refine._run import refine_run
     from tinynas.store import CandidateStatus, RunStore
@@ -113,7 +114,8 @@ def test_refined_run_costs_no_more_and_passes_check(tmp_path: Path) -> None:
     run = tmp_path / "run"
     with RunStore.create(run, {"device": BOARD.name, "dataset": "digits", "seed": 0,
                                "train_subset": 400}) as store:
-        record = store.add_candidate(arch, CandidateStatus.TRAINED, estimate(arch, BOARD).to_dict())
+        record = store.add_candidate(arch, CandidateStatus.TRAINED,
+                                     estimate(arch, BOARD).to_dict())
         store.set_chosen(record.id)
     summary = refine_run(run, RefineConfig(method="rarts", epochs=0.5), retrain_epochs=0.5)
     before, after = estimate(arch, BOARD), summary["estimate"]
@@ -121,8 +123,7 @@ def test_refined_run_costs_no_more_and_passes_check(tmp_path: Path) -> None:
     assert after["arena_bytes"] <= before.arena_bytes
     assert after["latency_ms"] <= before.latency_ms + 1e-9
     model = Path(summary["out"]) / "model.tflite"
-    result = subprocess.run([sys.executable, "-m", "tinynas", "check", str(model), "--device",
-                             BOARD.name], capture_output=True, text=True)
+    result = run_cli("check", model, "--device", BOARD.name)
     assert result.returncode == 0, result.stdout + result.stderr
     with RunStore.open(run, writable=False) as store:
         stages = [t.stage for t in store.trainings()]
@@ -133,7 +134,7 @@ def test_refined_run_costs_no_more_and_passes_check(tmp_path: Path) -> None:
 def test_budget_is_the_networks_own_and_keeps_the_unas_peak() -> None:
     """A run searched under a μNAS peak limit is refined under it too: the refinement budget
     takes the unrefined network's own peak, capped by the limit."""
-    from tinynas.search._constraints import Budget
+    from tinynas.estimators import Budget
 
     device = BOARD
     arch = _arch()

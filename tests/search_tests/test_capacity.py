@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from tinynas.devices import get_device
-from tinynas.estimators import estimate
-from tinynas.search._base import SearchSpace
-from tinynas.search._capacity import capacity, capacity_picks
-from tinynas.search._constraints import Budget
-from tinynas.search._shortlist import family
+from tinynas.estimators import Budget, estimate
+from tinynas.search import SearchSpace, capacity, capacity_picks, family
 
 DEVICE = get_device("nucleo-l4r5zi")
 SPACE = SearchSpace((28, 28, 1), 10)

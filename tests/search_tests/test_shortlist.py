@@ -1,4 +1,4 @@
-from tinynas.search._shortlist import diverse_shortlist, family
+from tinynas.search import diverse_shortlist, family
 from tinynas.space import Architecture, Pooling
 from tinynas.store import CandidateRecord, CandidateStatus
 from tinynas.testing.archs import conv, dw, serial
@@ -22,7 +22,8 @@ def test_family_ignores_widths_kernels_and_pool_size_but_not_topology():
     assert family(_arch(8, stride=2)) != family(base)
     assert family(Architecture(base.input_shape, 10, base.blocks, Pooling("max", 2), (16,))) \
         != family(base)
-    assert family(Architecture(base.input_shape, 10, base.blocks, base.pooling, ())) != family(base)
+    assert family(Architecture(base.input_shape, 10, base.blocks, base.pooling, ())) \
+        != family(base)
 
 
 def test_shortlist_takes_the_best_of_each_family_before_a_second_of_any():

@@ -6,8 +6,9 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 pytest.importorskip("keras")
 
-from tinynas.estimators import params  # noqa: E402
-from tinynas.space import (  # noqa: E402
+import torch
+
+from tinynas.estimators import params
+from tinynas.space import (
     Architecture,
     ConvBlock,
     Pooling,
@@ -17,10 +19,10 @@ from tinynas.space import (  # noqa: E402
     lower,
     sample,
 )
-from tinynas.space.keras_builder import build_keras, copy_weights  # noqa: E402
-from tinynas.space.torch_builder import TorchNet, build_torch, same_padding  # noqa: E402
-from tinynas.testing.weights import trained_like  # noqa: E402
-from tinynas.testing.archs import conv, dw, pw  # noqa: E402
+from tinynas.space.keras_builder import build_keras, copy_weights
+from tinynas.space.torch_builder import TorchNet, build_torch, same_padding
+from tinynas.testing.archs import conv, dw, pw
+from tinynas.testing.weights import trained_like
 
 pytestmark = pytest.mark.slow
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
+from helpers import run_cli
 
 from tinynas.space import Architecture
 from tinynas.store import RunStore
 from tinynas.testing.store import CONFIG, arch
 
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tinynas", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+pytestmark = pytest.mark.cli
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

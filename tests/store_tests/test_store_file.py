@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO_ROOT as REPO
 
 from tinynas.errors import StoreError
 from tinynas.store import CandidateStatus, RunStore, _store, list_runs
 from tinynas.testing.store import CONFIG, arch
-
-REPO = Path(__file__).resolve().parents[2]
 
 OPEN_IN_CHILD = """
 import sys

@@ -16,10 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import REPO_ROOT as REPO
+
 from tinynas.store import CandidateStatus, RunStore
 from tinynas.testing.store import arch
 
-REPO = Path(__file__).resolve().parents[2]
 TOTAL = 300
 KILLS = 5
 MAX_ACKS_BEFORE_KILL = 30  # so that 5 kills leave work for the last child, however fast

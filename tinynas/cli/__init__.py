@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
 
 from tinynas import __version__
 from tinynas.errors import TinyNASError
+from tinynas.native import DEBUG_ENV
 
 # command name -> "module:attribute" of its click command
 _COMMANDS = {
@@ -71,11 +73,15 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="tinynas")
-@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.option("--debug", is_flag=True,
+              help="Show the full traceback of an error, and the log output of TensorFlow and "
+                   "the other native libraries.")  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """tinynas: find small neural networks that fit a microcontroller, and prove that they do."""
     ctx.obj = {"debug": debug}
+    if debug:  # read by tinynas.native, which otherwise silences the native libraries' logs
+        os.environ[DEBUG_ENV] = "1"
 
 
 def main(argv: list[str] | None = None) -> None:

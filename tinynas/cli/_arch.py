@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from tinynas.cli._options import devices_dir_option, json_option
 from tinynas.errors import SearchSpaceError, TinyNASError
 
 
@@ -34,7 +35,7 @@ def load_arch(path: str) -> Any:
         raise SearchSpaceError(f"{path}: {e}") from e
 
 
-def _device(name: str | None, devices_dir: str | None) -> Any:
+def _device(name: str | None, devices_dir: Path | None) -> Any:
     if name is None:
         return None
     from tinynas.devices import get_device
@@ -89,12 +90,12 @@ def arch() -> None:
 @click.option("--classes", default=10, show_default=True, type=click.IntRange(2))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default=None, help="Sample until the architecture fits this board.")
-@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
+@devices_dir_option
 @click.option("--max-tries", default=10_000, show_default=True, type=click.IntRange(1))
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the JSON here.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@json_option("Print JSON only.")
 def sample_cmd(input_shape: str, classes: int, seed: int, device: str | None,
-               devices_dir: str | None, max_tries: int, out: str | None, as_json: bool) -> None:
+               devices_dir: Path | None, max_tries: int, out: str | None, as_json: bool) -> None:
     """A seeded random architecture (that fits --device when given)."""
     from tinynas.estimators import estimate
     from tinynas.space import sample
@@ -122,9 +123,9 @@ def sample_cmd(input_shape: str, classes: int, seed: int, device: str | None,
 @arch.command("show")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--device", default=None, help="Also predict latency and check the fit.")
-@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
-def show_cmd(path: str, device: str | None, devices_dir: str | None, as_json: bool) -> None:
+@devices_dir_option
+@json_option("Print JSON only.")
+def show_cmd(path: str, device: str | None, devices_dir: Path | None, as_json: bool) -> None:
     """Validate an architecture JSON and show its layers and estimates."""
     from tinynas.estimators import estimate
 
@@ -132,16 +133,18 @@ def show_cmd(path: str, device: str | None, devices_dir: str | None, as_json: bo
     board = _device(device, devices_dir)
     est = estimate(candidate, board)
     if as_json:
-        click.echo(json.dumps({"hash": candidate.content_hash, "estimate": est.to_dict()}, indent=2))
+        click.echo(json.dumps({"hash": candidate.content_hash, "estimate": est.to_dict()},
+                              indent=2))
     else:
         _print_estimate(candidate, est, board)
 
 
 @arch.command("convert")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .tflite to write.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The .tflite to write.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random weights.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@json_option("Print JSON only.")
 def convert_cmd(path: str, out: str, seed: int, as_json: bool) -> None:
     """Convert an architecture (random weights) to int8 TFLite and check it in TFLM."""
     import numpy as np

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tinynas.cli._options import devices_dir_option, json_option
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
     from tinynas.devices import Device, LatencyModel
-    from tinynas.estimators._calibrate import Calibration
+    from tinynas.estimators import Calibration
 
 
 def _console() -> Console:
@@ -44,7 +46,7 @@ def _toml_value(value: Any) -> str:
 
 def device_toml(device: Device, latency: LatencyModel) -> str:
     """A complete device TOML file: ``device``'s fields with ``latency`` as its latency model."""
-    from tinynas.estimators._calibrate import latency_toml
+    from tinynas.estimators import latency_toml
 
     lines = [f"# {device.title}: latency model refitted by 'tinynas calibrate'."]
     for field in fields(device):
@@ -54,9 +56,9 @@ def device_toml(device: Device, latency: LatencyModel) -> str:
 
 
 def _is_builtin(folder: Path) -> bool:
-    from tinynas.devices import _builtin_root
+    from tinynas.devices import builtin_catalogue_dir
 
-    return folder.resolve() == Path(str(_builtin_root())).resolve()
+    return folder.resolve() == Path(str(builtin_catalogue_dir())).resolve()
 
 
 def write_device(device: Device, latency: LatencyModel, folder: Path) -> Path:
@@ -140,12 +142,7 @@ def _as_json(device: Device, calibration: Calibration, latency: LatencyModel,
     default=None,
     help="User devices folder to write the refitted <board>.toml into.",
 )
-@click.option(
-    "--devices-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).",
-)
+@devices_dir_option
 @click.option(
     "--prior-width",
     type=float,
@@ -153,7 +150,7 @@ def _as_json(device: Device, calibration: Calibration, latency: LatencyModel,
     show_default=True,
     help="Width of the prior around the current coefficients, as a multiple of each.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+@json_option()
 def calibrate(
     measurements: Path,
     device_name: str,
@@ -171,7 +168,7 @@ def calibrate(
     --write DIR writes the refitted board into a user devices folder.
     """
     from tinynas.devices import get_device
-    from tinynas.estimators._calibrate import calibrate_device, load_measurements, with_source
+    from tinynas.estimators import calibrate_device, load_measurements, with_source
 
     device = get_device(device_name, devices_dir)
     calibration = calibrate_device(device, load_measurements(measurements), prior_width)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tinynas.cli._options import devices_dir_option, json_option
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
 def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
     """Parses a size option; a bad one is a TinyNASError (one line, exit 2)."""
-    from tinynas.sizes import SizeError, parse_size
+    from tinynas.units import SizeError, parse_size
 
     if value is None:
         return None
@@ -104,9 +106,8 @@ def _print(report: CheckReport) -> None:
               help="Limit on TFLM arena + runtime reserve, e.g. 64KB (64,000 B) or 64KiB.")
 @click.option("--max-latency", callback=_latency_option, metavar="MS",
               help="Limit on the predicted latency in milliseconds.")
-@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
-@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+@devices_dir_option
+@json_option()
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also write the verdict as JUnit XML, for CI test reports.")
 def check(

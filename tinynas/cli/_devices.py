@@ -12,15 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tinynas.cli._options import devices_dir_option, json_option
 from tinynas.devices import Device, get_device, load_catalogue
-
-_JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
-_DIR_OPTION = click.option(
-    "--devices-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).",
-)
 
 
 def _kb(size_bytes: int) -> str:
@@ -102,8 +95,8 @@ def _board_view(device: Device) -> tuple[Table, Text, Table]:
 
 
 @click.group(invoke_without_command=True)
-@_JSON_OPTION
-@_DIR_OPTION
+@json_option("Print JSON to stdout.")
+@devices_dir_option
 @click.pass_context
 def devices(ctx: click.Context, as_json: bool, devices_dir: Path | None) -> None:
     """List the board catalogue, or show one board (tinynas devices show NAME)."""
@@ -120,8 +113,8 @@ def devices(ctx: click.Context, as_json: bool, devices_dir: Path | None) -> None
 
 @devices.command("show")
 @click.argument("name")
-@_JSON_OPTION
-@_DIR_OPTION
+@json_option("Print JSON to stdout.")
+@devices_dir_option
 @click.pass_context
 def show(ctx: click.Context, name: str, as_json: bool, devices_dir: Path | None) -> None:
     """Show every field of board NAME (a board name or alias)."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from tinynas.cli._options import devices_dir_option
+
 
 @click.command("emulate")
 @click.argument("device_name", metavar="DEVICE")
@@ -24,8 +26,7 @@ import click
 @click.option("--mlperf", is_flag=True,
               help="Act as MLPerf Tiny runner firmware (EEMBC commands only) with the "
                    "--slot-model model compiled in.")
-@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
+@devices_dir_option
 def emulate(device_name: str, use_pty: bool, tcp_port: int | None, baud: int | None, seed: int,
             jitter: float, chunk_bytes: int, faults: tuple[str, ...], slot_model: Path | None,
             mlperf: bool, devices_dir: Path | None) -> None:  # fmt: skip

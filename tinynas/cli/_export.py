@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from tinynas.cli._options import devices_dir_option, json_option
 
 if TYPE_CHECKING:
     from tinynas.export import ExportResult
@@ -84,9 +85,8 @@ def _summary_lines(result: ExportResult) -> list[str]:
               help="Model name for the C symbols (default: <dataset>_<hash>).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("export"), show_default=True, help="Output folder.")
-@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
-@click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON only.")
+@devices_dir_option
+@json_option("Print the model card as JSON only.")
 def export(
     run: Path | None,
     candidate: str | None,
@@ -110,7 +110,6 @@ def export(
 
     from tinynas.export import ExportError, export_model, load_data
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     _check_source(run, candidate, arch_path, weights_path)
     if data_path is None:
         raise ExportError(

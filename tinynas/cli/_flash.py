@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from tinynas.cli._options import devices_dir_option
+
 
 @click.command("flash")
 @click.argument("file", type=click.Path(path_type=Path))
@@ -13,8 +15,7 @@ import click
 @click.option("--model", "as_model", is_flag=True,
               help="FILE is a .tflite: write it into the board's model slot.")
 @click.option("--probe", default=None, help="Unique id (or part) of the debug probe to use.")
-@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
+@devices_dir_option
 def flash(file: Path, device_name: str, as_model: bool, probe: str | None,
           devices_dir: Path | None) -> None:  # fmt: skip
     """Program FILE (.bin/.hex/.elf firmware, or with --model a .tflite) onto a board.

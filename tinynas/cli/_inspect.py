@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tinynas.cli._options import devices_dir_option, json_option
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from tinynas.inspect import InspectReport
+    from tinynas.inspection import InspectReport
 
 
 def _kb(size_bytes: int) -> str:
@@ -115,13 +117,8 @@ def _print_report(report: InspectReport) -> None:
 @click.command("inspect")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--device", "device_name", default=None, help="Board name or alias: fit + latency.")
-@click.option(
-    "--devices-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+@devices_dir_option
+@json_option()
 def inspect_cmd(
     model: Path, device_name: str | None, devices_dir: Path | None, as_json: bool
 ) -> None:
@@ -133,7 +130,7 @@ def inspect_cmd(
     import json
 
     from tinynas.devices import get_device
-    from tinynas.inspect import inspect_model
+    from tinynas.inspection import inspect_model
 
     device = get_device(device_name, devices_dir) if device_name else None
     report = inspect_model(model, device)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tinynas.cli._options import devices_dir_option, json_option
+
 if TYPE_CHECKING:
     from tinynas.profile import PortMatch
 
@@ -35,9 +37,8 @@ def _print_table(matches: list[PortMatch]) -> None:
 
 @click.command("ports")
 @click.option("--all", "all_ports", is_flag=True, help="Also list ports that are not USB.")
-@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
-@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+@devices_dir_option
+@json_option()
 def ports(all_ports: bool, devices_dir: Path | None, as_json: bool) -> None:
     """Serial ports of attached boards: a board is named when its USB VID:PID and product
     string match a catalogue entry."""

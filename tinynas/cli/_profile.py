@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tinynas.profile._client import Timeouts
+from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.profile import Timeouts
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,9 +88,9 @@ def _ops_table(result: ProfileResult) -> Table:
 @click.option("--input", "input_kind", type=click.Choice(["random", "zeros"]), default="random",
               show_default=True, help="Input tensor: the protocol's seeded generator, or zeros.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the random input.")
-@click.option("--baud", type=int, default=None, help="Line rate (default: the board's, or 115200).")
-@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of extra board TOML files (default: $TINYNAS_DEVICES).")
+@click.option("--baud", type=int, default=None,
+              help="Line rate (default: the board's, or 115200).")
+@devices_dir_option
 @click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Record the result in this search run's store.")
 @click.option("--candidate", "candidate_id", type=int, default=None,
@@ -101,7 +102,7 @@ def _ops_table(result: ProfileResult) -> Table:
               show_default=True, metavar="SECONDS",
               help="Longest wait for each line while the board runs inferences (raise it for "
                    "a model slower than this per run).")
-@click.option("--json", "as_json", is_flag=True, help="Print only JSON to stdout.")
+@json_option()
 def profile(model: Path, port: str | None, emulate: str | None, runs: int, warmup: int,
             input_kind: str, seed: int, baud: int | None, devices_dir: Path | None,
             run_dir: Path | None, candidate_id: int | None, reply_s: float,

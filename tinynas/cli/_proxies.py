@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
-_JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
+from tinynas.cli._options import devices_dir_option, json_option
 
 
 @click.group()
@@ -16,7 +17,7 @@ def proxies() -> None:
 
 
 @proxies.command("list")
-@_JSON_OPTION
+@json_option("Print JSON to stdout.")
 def list_cmd(as_json: bool) -> None:
     """Every metric: name, whether it needs data, its cost class, what it computes."""
     from dataclasses import asdict
@@ -46,7 +47,7 @@ def _metric_list(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _size(value: str | None) -> int | None:
-    from tinynas.sizes import parse_size
+    from tinynas.units import parse_size
 
     return None if value is None else parse_size(value)
 
@@ -77,13 +78,13 @@ def _size(value: str | None) -> int | None:
                    "$TINYNAS_PROXIES_DIR); search --metric auto reads it there.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--resume", is_flag=True, help="Continue the validation kept in --out.")
-@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
-@_JSON_OPTION
+@devices_dir_option
+@json_option("Print JSON to stdout.")
 def validate(dataset: str, data_dir: str | None, device: str, samples: int, epochs: float,
              metric_names: tuple[str, ...], train_images: int, val_images: int | None,
              repeats: int, max_flash: str | None, max_ram: str | None,
              max_latency: float | None, out: str | None, seed: int, resume: bool,
-             devices_dir: str | None, as_json: bool) -> None:
+             devices_dir: Path | None, as_json: bool) -> None:
     """Score N architectures that fit a board with every metric, train each briefly, and
     report each metric's rank correlation with the measured accuracy."""
     from tinynas.proxies import ValidationConfig
@@ -109,7 +110,7 @@ def _console() -> Any:
     return console if console.is_terminal else Console(width=max(console.width, 160))
 
 
-def _run(config: Any, out: str | None, resume: bool, devices_dir: str | None,
+def _run(config: Any, out: str | None, resume: bool, devices_dir: Path | None,
          progress: bool) -> dict[str, Any]:
     from tinynas.proxies import validate_proxies
 

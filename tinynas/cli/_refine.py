@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+
+from tinynas.cli._options import devices_dir_option, json_option
 
 
 @click.command()
@@ -22,14 +25,13 @@ import click
               help="Weight of the flash/RAM/latency penalty.")
 @click.option("--retrain-epochs", type=float, default=10.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+@devices_dir_option
+@json_option("Print the summary as JSON only.")
 def refine(run: str, candidate_id: int | None, method: str, epochs: float, lam: float,
-           beta: float, mu: float, retrain_epochs: float, seed: int, devices_dir: str | None,
+           beta: float, mu: float, retrain_epochs: float, seed: int, devices_dir: Path | None,
            as_json: bool) -> None:
     """Refine the channel widths of a run's architecture under the board budget."""
-    from tinynas.refine import RefineConfig
-    from tinynas.refine._run import refine_run
+    from tinynas.refine import RefineConfig, refine_run
 
     config = RefineConfig(method=method, epochs=epochs, lam=lam, beta=beta, mu=mu, seed=seed)
     summary = refine_run(run, config, candidate_id, retrain_epochs, devices_dir)

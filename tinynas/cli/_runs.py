@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from tinynas.cli._options import json_option
 from tinynas.store import (
     CandidateDetails,
     RunDetails,
@@ -23,7 +24,6 @@ from tinynas.store import (
     show_run,
 )
 
-_JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")
 _ROOT_OPTION = click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -171,7 +171,7 @@ def _print_run(run: RunDetails) -> None:
 
 @click.group(invoke_without_command=True)
 @_ROOT_OPTION
-@_JSON_OPTION
+@json_option("Print JSON to stdout.")
 @click.pass_context
 def runs(ctx: click.Context, root: Path | None, as_json: bool) -> None:
     """List the search runs under --root, or show one (tinynas runs show RUN)."""
@@ -193,7 +193,7 @@ def runs(ctx: click.Context, root: Path | None, as_json: bool) -> None:
 @runs.command("show")
 @click.argument("run")
 @_ROOT_OPTION
-@_JSON_OPTION
+@json_option("Print JSON to stdout.")
 @click.pass_context
 def show(ctx: click.Context, run: str, root: Path | None, as_json: bool) -> None:
     """Show run RUN (a name under --root, or a run folder): config, Pareto front, chosen model."""

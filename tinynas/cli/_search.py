@@ -6,41 +6,49 @@ import contextlib
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from tinynas.cli._options import devices_dir_option, json_option
+
+if TYPE_CHECKING:
+    from tinynas.pipeline import SearchConfig, SearchSummary
 
 
 def _default_out(device: str) -> Path:
     return Path("runs") / f"{device}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _summary_screen(s: dict[str, Any]) -> None:
+def _summary_screen(s: SearchSummary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"tinynas search: {s['run']}", show_header=False)
+    from tinynas.units import format_latency, format_seconds
+
+    table = Table(title=f"tinynas search: {s.run}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("board", f"{s['device']}  ({s['budget_text']})")
-    table.add_row("search", f"{s['dataset']}, {s['strategy']} strategy, metric {s['metric']}; "
-                            f"{s['evaluated']:,} candidates ({s['rejected']:,} over budget), "
-                            f"{s['trained']} trained, {s['seconds']:.0f} s on {s['train_device']}")
-    table.add_row("architecture", f"{s['hash']}  ({_layers(s['architecture'])})")
-    int8 = "n/a" if s["int8_accuracy"] is None else f"{s['int8_accuracy']:.2%}"
-    table.add_row("accuracy", f"float {s['float_accuracy']:.2%}, int8 {int8} "
+    table.add_row("board", f"{s.device}  ({s.budget_text})")
+    table.add_row("search", f"{s.dataset}, {s.strategy} strategy, metric {s.metric}; "
+                            f"{s.evaluated:,} candidates ({s.rejected:,} over budget), "
+                            f"{s.trained} trained, {format_seconds(s.seconds)} on "
+                            f"{s.train_device}")
+    table.add_row("architecture", f"{s.hash}  ({_layers(s.architecture)})")
+    int8 = "n/a" if s.int8_accuracy is None else f"{s.int8_accuracy:.2%}"
+    table.add_row("accuracy", f"float {s.float_accuracy:.2%}, int8 {int8} "
                               "(test split, measured)")
-    if s.get("teacher"):
-        t = s["teacher"]
-        table.add_row("teacher", f"distilled from a {t['params']:,}-parameter CNN trained "
-                                 f"{t['epochs']:g} epochs: float {t['test_accuracy']:.2%} "
+    if s.teacher is not None:
+        t = s.teacher
+        table.add_row("teacher", f"distilled from a {t.params:,}-parameter CNN trained "
+                                 f"{t.epochs:g} epochs: float {t.test_accuracy:.2%} "
                                  "(test split, measured)")
-    table.add_row("flash", f"{s['flash_bytes']:,} B .tflite (estimated "
-                           f"{s['flash_estimated_bytes']:,} B)")
-    table.add_row("RAM", f"{s['arena_bytes']:,} B TFLM arena, measured (estimated "
-                         f"{s['arena_estimated_bytes']:,} B)")
-    table.add_row("latency", f"{s['latency_ms']:.2f} ms on {s['device']} (predicted)")
-    table.add_row("files", f"{s['out']}/: model.tflite, model_data.cc/.h, model_card.json, "
+    table.add_row("flash", f"{s.flash_bytes:,} B .tflite (estimated "
+                           f"{s.flash_estimated_bytes:,} B)")
+    table.add_row("RAM", f"{s.arena_bytes:,} B TFLM arena, measured (estimated "
+                         f"{s.arena_estimated_bytes:,} B)")
+    table.add_row("latency", f"{format_latency(s.latency_ms)} on {s.device} (predicted)")
+    table.add_row("files", f"{s.out}/: model.tflite, model_data.cc/.h, model_card.json, "
                            "architecture.json, report.md, pareto.png")
     Console().print(table)
 
@@ -51,7 +59,7 @@ def _layers(arch: dict[str, Any]) -> str:
 
 
 def _size(value: str | None) -> int | None:
-    from tinynas.sizes import parse_size
+    from tinynas.units import parse_size
 
     return None if value is None else parse_size(value)
 
@@ -68,7 +76,8 @@ def _size(value: str | None) -> int | None:
 @click.option("--time-budget", default=None, help="Exploration time, e.g. 90s, 10m, 2h.")
 @click.option("--candidates", default=None, type=click.IntRange(1),
               help="Candidates to evaluate (default 1000 when no --time-budget).")
-@click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB (tighter than the board).")
+@click.option("--max-flash", default=None,
+              help="Model file limit, e.g. 64KB (tighter than the board).")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
 @click.option("--max-latency", default=None, type=float, help="Predicted latency limit, ms.")
 @click.option("--max-unas-peak", default=None, help="μNAS peak-activation limit, e.g. 12.6KB.")
@@ -92,18 +101,19 @@ def _size(value: str | None) -> int | None:
 @click.option("--resume", is_flag=True, help="Continue the run in --out.")
 @click.option("--refine", type=click.Choice(["rarts", "darts1"]), default=None,
               help="Then refine the winner's widths under the budget (tinynas refine).")
-@click.option("--devices-dir", default=None, type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+@devices_dir_option
+@json_option("Print the summary as JSON only.")
 def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
            time_budget: str | None, candidates: int | None, max_flash: str | None,
            max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
            max_unas_size: str | None,
            shortlist: int, capacity_picks: int, halving_epochs: float, epochs: float,
            distill: bool, train_subset: int | None, out: str | None, seed: int, resume: bool,
-           refine: str | None, devices_dir: str | None, as_json: bool) -> None:
+           refine: str | None, devices_dir: Path | None, as_json: bool) -> None:
     """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
     from tinynas.devices import get_device
-    from tinynas.search._run import SearchConfig, parse_duration, run_search
+    from tinynas.pipeline import SearchConfig, run_search
+    from tinynas.units import parse_duration
 
     board = get_device(device, devices_dir)
     if resume and out is None:
@@ -120,33 +130,38 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         epochs=epochs, train_subset=train_subset, distill=distill, seed=seed,
     )
     if as_json:
-        summary = run_search(config, resume, None, devices_dir)
+        printed = run_search(config, resume, None, devices_dir).to_dict()
         if refine:
-            summary["refined"] = _refine(config, refine, devices_dir)
-        click.echo(json.dumps(summary, indent=2))
+            printed["refined"] = _refine(config, refine, devices_dir)
+        click.echo(json.dumps(printed, indent=2))
         return
-    summary = _with_progress(config, resume, devices_dir)
-    _summary_screen(summary)
+    _summary_screen(_with_progress(config, resume, devices_dir))
     if refine:
         refined = _refine(config, refine, devices_dir)
         click.echo(f"refined with {refine}: widths {refined['widths']}, test accuracy float "
                    f"{refined['test_accuracy']:.2%}, files in {refined['out']}/")
 
 
-def _refine(config: Any, method: str, devices_dir: str | None) -> dict[str, Any]:
-    from tinynas.refine import RefineConfig
-    from tinynas.refine._run import refine_run
+def _refine(config: SearchConfig, method: str, devices_dir: Path | None) -> dict[str, Any]:
+    from tinynas.refine import RefineConfig, refine_run
 
     return refine_run(config.out, RefineConfig(method=method, seed=config.seed),
                       retrain_epochs=config.epochs, devices_dir=devices_dir)
 
 
-def _with_progress(config: Any, resume: bool, devices_dir: str | None) -> dict[str, Any]:
+def _with_progress(config: SearchConfig, resume: bool,
+                   devices_dir: Path | None) -> SearchSummary:
     """`run_search` with a progress bar per stage; the bars appear with the first result, so
     bad input, refused before any stage starts, prints nothing but its error line."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    from tinynas.search._run import run_search
+    from tinynas.pipeline import run_search
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())

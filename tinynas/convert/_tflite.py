@@ -7,9 +7,6 @@ architecture alone, which is what the flash estimator predicts.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from tinynas.errors import ConversionError
-from tinynas.space import Architecture, lower
-from tinynas.space._graph import merged_names
+from tinynas.native import import_quietly, quiet
+from tinynas.space import Architecture, lower, merged_names
 
 
 def to_int8_tflite(
@@ -34,7 +31,7 @@ def to_int8_tflite(
             execution order, the order whose arena the RAM estimator plans.
         strip: strip tensor names and signatures (smaller file, predictable size).
     """
-    import tensorflow as tf
+    tf = import_quietly("tensorflow")
 
     samples = np.asarray(representative, dtype=np.float32)
     if samples.ndim != len(model.input_shape) or samples.shape[1:] != tuple(model.input_shape[1:]):
@@ -54,13 +51,13 @@ def to_int8_tflite(
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        with _quiet():
+        with quiet():  # the converter's log lines, warnings and prints
             flatbuffer = converter.convert()
     except Exception as e:  # the converter raises many unrelated types
         raise ConversionError(f"int8 conversion failed: {e}") from e
     if arch is None and not strip:
         return flatbuffer
-    from tensorflow.lite.tools import flatbuffer_utils
+    flatbuffer_utils = import_quietly("tensorflow.lite.tools.flatbuffer_utils")
 
     model_t = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     if arch is not None:
@@ -72,7 +69,7 @@ def to_int8_tflite(
 
 def strip_strings(flatbuffer: bytes) -> bytes:
     """Removes tensor names, the subgraph name and signature defs from a .tflite."""
-    from tensorflow.lite.tools import flatbuffer_utils
+    flatbuffer_utils = import_quietly("tensorflow.lite.tools.flatbuffer_utils")
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     flatbuffer_utils.strip_strings(model)
@@ -99,7 +96,9 @@ def _reorder_ops(model_t: Any, arch: Architecture) -> None:
         keys[-1] = len(nodes)
     elif unmatched:
         raise ConversionError(f"could not match {len(unmatched)} converted op(s) to the graph")
-    subgraph.operators = [op for _, op in sorted(zip(keys, subgraph.operators), key=lambda p: p[0])]
+    ranks = [len(nodes) + 1 if k is None else k for k in keys]  # none left unmatched here
+    subgraph.operators = [op for _, op in sorted(zip(ranks, subgraph.operators),
+                                                  key=lambda p: p[0])]
     _renumber_outputs(model_t)
 
 
@@ -136,20 +135,3 @@ def _node_rank(tensor_name: str, rank: dict[str, int]) -> int | None:
                 found.append(rank[base])
                 break
     return max(found) if found else None
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silences the converter's Python warnings and its C++ log lines on fd 2."""
-    import warnings
-
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull, warnings.catch_warnings(), \
-            contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)

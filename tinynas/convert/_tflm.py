@@ -8,20 +8,20 @@ figure is a little larger than the same model's arena on a 32-bit Cortex-M.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tinynas.errors import ConversionError
+from tinynas.native import capture_fd2
 
 DEFAULT_ARENA_BYTES = 4 << 20
 
 _TOTAL = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
-_KIND = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead \(requested (\d+) bytes for (\d+)")
+_KIND = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead "
+                   r"\(requested (\d+) bytes for (\d+)")
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,10 @@ def _first_line(e: Exception) -> str:
     return text[0] if text else type(e).__name__
 
 
-def _capture_fd2(fn: Any) -> str:
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:
-            fn()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        sink.seek(0)
-        return sink.read().decode(errors="replace")
-
-
 def measure_arena(model: bytes, arena_bytes: int = DEFAULT_ARENA_BYTES) -> ArenaReport:
     """The arena TFLM allocates for `model` (RecordingMicroAllocator total)."""
     interp = _interpreter(model, arena_bytes)
-    text = _capture_fd2(interp.print_allocations)
+    text = capture_fd2(interp.print_allocations)
     totals = {k: int(v) for k, v in _TOTAL.findall(text)}
     if "total" not in totals:
         raise ConversionError("TFLM printed no allocation report for the model")
@@ -72,7 +59,8 @@ def measure_arena(model: bytes, arena_bytes: int = DEFAULT_ARENA_BYTES) -> Arena
     return ArenaReport(totals["total"], totals.get("head", 0), totals.get("tail", 0), kinds)
 
 
-def run_tflm(model: bytes, inputs: np.ndarray, arena_bytes: int = DEFAULT_ARENA_BYTES) -> np.ndarray:
+def run_tflm(model: bytes, inputs: np.ndarray,
+             arena_bytes: int = DEFAULT_ARENA_BYTES) -> np.ndarray:
     """Runs each input (already int8, shape (N, *input_shape)) through TFLM; returns outputs."""
     interp = _interpreter(model, arena_bytes)
     outs = []

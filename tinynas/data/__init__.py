@@ -15,6 +15,7 @@ from tinynas.data._digits import load_digits
 from tinynas.data._errors import DatasetError
 from tinynas.data._fashion import DEBIAN_DIR, load_fashion_mnist
 from tinynas.data._folder import load_folder
+from tinynas.data._holdout import SplitData, holdout_split
 from tinynas.data._idx import read_idx
 from tinynas.data._npz import load_npz
 from tinynas.data._paths import ENV_VAR, data_dirs
@@ -106,7 +107,9 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "Samples",
+    "SplitData",
     "data_dirs",
+    "holdout_split",
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",

@@ -17,6 +17,7 @@ from tinynas.data._dataset import Dataset, images_from_uint8
 from tinynas.data._errors import DatasetError
 from tinynas.data._idx import read_idx
 from tinynas.data._paths import ENV_VAR, data_dirs
+from tinynas.native import import_quietly
 
 NAME = "fashion-mnist"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian package dataset-fashion-mnist
@@ -111,7 +112,7 @@ def _from_arrays(arrays: dict[str, np.ndarray], files: dict[str, Path] | None) -
 
 
 def _download_keras() -> dict[str, np.ndarray]:
-    import tensorflow as tf  # heavy: imported only when no local copy exists
+    tf = import_quietly("tensorflow")  # heavy: imported only when no local copy exists
 
     (x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from tinynas.devices import Device, LatencyModel, OpLatencyCoefficients
 from tinynas.errors import ModelFileError, TinyNASError
+from tinynas.estimators._latency import file_op_costs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -329,7 +330,8 @@ def sample_from_file(path: str | Path, latency_ms: float, provenance: str) -> La
     from tinynas.tflite_file import read_tflite
 
     path = Path(path)
-    return LatencySample(path.name, tuple(read_tflite(path).op_costs()), latency_ms, provenance)
+    ops = tuple(file_op_costs(read_tflite(path)))
+    return LatencySample(path.name, ops, latency_ms, provenance)
 
 
 def mlperf_reference_samples(fixtures_dir: str | Path) -> list[LatencySample]:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tinynas.devices import Device
 from tinynas.estimators._tflite_graph import TFLiteGraph
+
+if TYPE_CHECKING:
+    from tinynas.tflite_file import TFLiteModel
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ def op_costs(graph: TFLiteGraph) -> list[OpCost]:
     return [
         OpCost(op.op, op.macs, graph.activations[op.output].nbytes) for op in graph.ops
     ]
+
+
+def file_op_costs(model: TFLiteModel) -> list[OpCost]:
+    """The ops of a `.tflite` file's main subgraph as the latency model sees them."""
+    return [OpCost(op.op, op.macs, op.output_elements) for op in model.ops]
 
 
 def predict_latency(ops: Iterable[OpCost], device: Device) -> LatencyPrediction:

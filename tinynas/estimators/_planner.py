@@ -40,8 +40,7 @@ def plan(buffers: list[Buffer]) -> tuple[list[int], int]:
                 continue  # not alive at the same time
             if offset - candidate >= size:
                 break  # the gap before this buffer is large enough
-            if offset + other_size > candidate:
-                candidate = offset + other_size
+            candidate = max(candidate, offset + other_size)
         offsets[i] = candidate
         # ties in offset may sort by index: the scan's result does not depend on their order
         bisect.insort(placed, (candidate, i))

@@ -21,10 +21,10 @@ from tinynas.export._verify import MAX_DIFF_LSB, ExportError, Verification, veri
 __all__ = [
     "ALIGNMENT_BYTES",
     "CARD_SCHEMA",
+    "MAX_DIFF_LSB",
     "CArray",
     "ExportError",
     "ExportResult",
-    "MAX_DIFF_LSB",
     "ModelFacts",
     "Verification",
     "c_identifier",

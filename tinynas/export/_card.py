@@ -17,10 +17,10 @@ from typing import Any
 
 from tinynas.convert import ArenaReport
 from tinynas.devices import Device
-from tinynas.estimators import estimate, predict_latency
+from tinynas.estimators import estimate, file_op_costs, predict_latency
 from tinynas.export._carray import ALIGNMENT_BYTES, CArray
 from tinynas.export._verify import Verification
-from tinynas.inspect import ARENA_SOURCE, fit_rows
+from tinynas.inspection import ARENA_SOURCE, fit_rows
 from tinynas.space import Architecture
 from tinynas.tflite_file import TFLiteModel
 
@@ -84,7 +84,7 @@ def _boards(inputs: CardInputs) -> dict[str, dict[str, Any]]:
     """Per catalogue board: predicted latency and whether flash and RAM fit."""
     boards = {}
     for device in inputs.devices:
-        latency = predict_latency(inputs.model.op_costs(), device)
+        latency = predict_latency(file_op_costs(inputs.model), device)
         flash, ram = fit_rows(inputs.model, inputs.arena, device)
         boards[device.name] = {
             "latency_ms": round(latency.latency_ms, 4),

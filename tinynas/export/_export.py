@@ -26,6 +26,7 @@ from tinynas.export._card import CardInputs, model_card
 from tinynas.export._carray import CArray, ModelFacts, write_c_array
 from tinynas.export._verify import ExportError, Verification, verify_int8
 from tinynas.space import Architecture, problems
+from tinynas.store import RunLayout
 from tinynas.tflite_file import read_tflite
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ MODEL_NAME = "model.tflite"
 CARD_NAME = "model_card.json"
 CALIBRATION_SAMPLES = 256  # test inputs used for calibration when no calibration set is given
 VERIFY_SAMPLES = 64  # calibration samples verified on when there are no test inputs
-# what a finished search leaves in its run folder for the chosen model (tinynas.search)
-RUN_ARCH, RUN_WEIGHTS = "architecture.json", "weights.pt"
 
 
 @dataclass(frozen=True)
@@ -280,23 +279,27 @@ def load_run(run_dir: str | Path, candidate: str | None = None) -> tuple[Archite
         raise StoreError(
             f"run '{run}' is not a folder; give a run folder, or --arch and --weights"
         )
-    if candidate is None and (run / RUN_ARCH).is_file() and (run / RUN_WEIGHTS).is_file():
-        return load_weights(run / RUN_ARCH, run / RUN_WEIGHTS)
+    layout = RunLayout(run)
+    arch_file, weights_file = layout.architecture, layout.chosen_weights
+    if candidate is None and arch_file.is_file() and weights_file.is_file():
+        return load_weights(arch_file, weights_file)
     if candidate is None:
-        raise StoreError(f"run '{run}' has no {RUN_ARCH} and {RUN_WEIGHTS} (not finished?); "
-                         "pass --candidate ID, or export from files with --arch and --weights")
-    return _load_candidate(run, candidate)
+        raise StoreError(f"run '{run}' has no {arch_file.name} and {weights_file.name} (not "
+                         "finished?); pass --candidate ID, or export from files with --arch and "
+                         "--weights")
+    return _load_candidate(layout, candidate)
 
 
-def _load_candidate(run: Path, candidate: str) -> tuple[Architecture, TorchNet]:
+def _load_candidate(layout: RunLayout, candidate: str) -> tuple[Architecture, TorchNet]:
     from tinynas.store import RunStore
 
+    run = layout.root
     if not candidate.isdigit():
         raise StoreError(f"candidate '{candidate}' is not an id; tinynas runs show lists them")
     with RunStore.open(run, writable=False) as store:
         record = store.candidate(int(candidate))
         stages = [t.stage for t in store.trainings(record.id)]
-    weights = [run / "weights" / f"{record.id}-{stage}.pt" for stage in stages]
+    weights = [layout.weights(record.id, stage) for stage in stages]
     weights = [w for w in weights if w.is_file()]
     if not weights:
         raise StoreError(f"candidate {record.id} of '{run}' has no trained weights; export a "

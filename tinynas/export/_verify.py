@@ -3,7 +3,8 @@
 The int8 model is run in the TFLite Micro interpreter (the runtime the board runs) and in
 LiteRT with its reference kernels on the same int8 inputs. The two are not bit-identical: their
 kernels do not round every requantisation the same way, so an output may differ by one
-quantisation step (seen on about 0.4 % of the output elements of a small digits CNN). A difference of more than :data:`MAX_DIFF_LSB` steps is an error. Accuracy is that of the
+quantisation step (seen on about 0.4 % of the output elements of a small digits CNN). A
+difference of more than :data:`MAX_DIFF_LSB` steps is an error. Accuracy is that of the
 TFLM outputs (argmax against the labels); agreement with the float torch network is the share
 of inputs whose argmax is the same.
 """

@@ -20,8 +20,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from tinynas.space import Architecture, ConvLayer, lower
-from tinynas.space import LAYER_TYPES, MAX_BLOCKS, MAX_DENSE, MAX_LAYERS_PER_BLOCK
+from tinynas.space import (
+    LAYER_TYPES,
+    MAX_BLOCKS,
+    MAX_DENSE,
+    MAX_LAYERS_PER_BLOCK,
+    Architecture,
+    ConvLayer,
+    lower,
+)
 
 Feature = tuple[str, float]
 

@@ -31,7 +31,7 @@ from tinynas.metrics._base import BaseMetric, Batch, MetricError, register
 from tinynas.space import Architecture, lower
 
 if TYPE_CHECKING:
-    from tinynas.search import Budget
+    from tinynas.estimators import Budget
 
 DEFAULT_DEVICE = "nucleo-l4r5zi"  # the `--device=stm32` board of the README
 

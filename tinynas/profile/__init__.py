@@ -13,7 +13,18 @@ from tinynas.profile._client import BoardError, ProfilerClient, Timeouts
 from tinynas.profile._emulator import FAULTS_ENV, EmulatedBoard, Faults, spawn_emulator
 from tinynas.profile._flash import FlashError, FlashReport, flash_firmware, flash_model, slot_plan
 from tinynas.profile._ports import PortMatch, find_ports, match_port, match_ports
-from tinynas.profile._protocol import PROTOCOL, crc_hex, parse_slot_image, random_input, slot_image
+from tinynas.profile._protocol import (
+    PROTOCOL,
+    UPLOAD_IDLE_S,
+    abort_frame,
+    align16,
+    crc_hex,
+    encode_frame,
+    parse_line,
+    parse_slot_image,
+    random_input,
+    slot_image,
+)
 from tinynas.profile._result import (
     ArenaInfo,
     BoardInfo,
@@ -30,6 +41,7 @@ from tinynas.profile._transport import SerialTransport
 __all__ = [
     "FAULTS_ENV",
     "PROTOCOL",
+    "UPLOAD_IDLE_S",
     "ArenaInfo",
     "BoardError",
     "BoardInfo",
@@ -47,7 +59,10 @@ __all__ = [
     "SerialTransport",
     "Timeouts",
     "UploadStats",
+    "abort_frame",
+    "align16",
     "crc_hex",
+    "encode_frame",
     "find_ports",
     "flash_firmware",
     "flash_model",
@@ -55,6 +70,7 @@ __all__ = [
     "host_output_crc32",
     "match_port",
     "match_ports",
+    "parse_line",
     "parse_slot_image",
     "profile_model",
     "random_input",

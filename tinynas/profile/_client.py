@@ -172,7 +172,8 @@ class ProfilerClient:
                 "runner firmware (model compiled in), which cannot receive models; flash the "
                 "tinynas profiler firmware (profilers/) with 'tinynas flash'"
             ) from e
-        return BoardInfo.from_fields({r.fields[0]: r.fields[1] for r in replies if r.kind == "info"})
+        info = {r.fields[0]: r.fields[1] for r in replies if r.kind == "info"}
+        return BoardInfo.from_fields(info)
 
     def name(self) -> str:
         """The board's name (``name%``)."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from tinynas.devices import Device
 from tinynas.errors import ConversionError, ModelFileError
-from tinynas.estimators import predict_latency
+from tinynas.estimators import file_op_costs, predict_latency
 from tinynas.profile._protocol import (
     PROTOCOL,
     RESULTS_MAX_VALUES,
@@ -277,7 +277,7 @@ class BoardEngine:
         graph = self._graph(data)
         interpreter = _interpreter(data, available)
         arena = _arena_bytes(data)
-        op_cycles = predict_latency(graph.op_costs(), self.device).per_op_cycles
+        op_cycles = predict_latency(file_op_costs(graph), self.device).per_op_cycles
         quantisation = (graph.output_scale or 1.0, graph.output_zero_point or 0)
         self.model = _Model(data, crc_hex(data), where, interpreter, arena, available,
                             op_cycles, graph.input_shape, quantisation)  # fmt: skip

@@ -45,8 +45,9 @@ def slot_plan(device: Device, model: bytes) -> bytes:
         FlashError: The board has no slot, or the model is larger than it.
     """
     if not device.model_slot_address:
-        raise FlashError(f"board '{device.name}' has no model slot (model_slot_address is 0 in "
-                         "its TOML); upload the model over serial with 'tinynas profile'")  # fmt: skip
+        raise FlashError(f"board '{device.name}' has no model slot (model_slot_address is 0 "
+                         "in its TOML); upload the model over serial with "
+                         "'tinynas profile'")  # fmt: skip
     slot_bytes = device.flash_budget_bytes - 4
     if not 1 <= len(model) <= slot_bytes:
         raise FlashError(f"the model is {len(model):,} bytes; the model slot of "
@@ -79,8 +80,9 @@ def flash_firmware(device: Device, path: str | Path, probe: str | None = None) -
     path = Path(path)
     file_format = FIRMWARE_FORMATS.get(path.suffix.lower())
     if file_format is None:
-        raise FlashError(f"'{path.name}' is not a firmware file tinynas can flash; give a "
-                         f"{', '.join(FIRMWARE_FORMATS)} file, or --model for a .tflite")  # fmt: skip
+        raise FlashError(f"'{path.name}' is not a firmware file tinynas can flash; "
+                         f"give a {', '.join(FIRMWARE_FORMATS)} file, or --model for a "
+                         ".tflite")  # fmt: skip
     if not path.is_file():
         raise FlashError(f"firmware file '{path}' not found")
     used = _program(device, probe, str(path), file_format)

@@ -79,7 +79,8 @@ LINES: dict[str, tuple[re.Pattern[str], str]] = {
     "input": (re.compile(rf"m-input-\[{_TEXT}\]"), "m-input-[{}]"),
     "arena": (re.compile(rf"m-arena-\[(\w+)={_TEXT}\]"), "m-arena-[{}={}]"),
     "expect": (re.compile(rf"m-model-expect-\[{_INT},{_INT}\]"), "m-model-expect-[{},{}]"),
-    "loaded": (re.compile(rf"m-model-loaded-\[bytes={_INT},crc32=([0-9A-F]{{8}}),in=(ram|flash)\]"),
+    "loaded": (re.compile(rf"m-model-loaded-\[bytes={_INT},"
+                          rf"crc32=([0-9A-F]{{8}}),in=(ram|flash)\]"),
                "m-model-loaded-[bytes={},crc32={},in={}]"),
     "ack": (re.compile(rf"m-ack-{_INT}"), "m-ack-{}"),
     "nak": (re.compile(rf"m-nak-{_INT}-\[(\w+)\]"), "m-nak-{}-[{}]"),

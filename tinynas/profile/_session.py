@@ -83,8 +83,9 @@ def profile_model(
 def _check_arguments(port: str | None, emulate: str | None, runs: int, warmup: int,
                      timeouts: Timeouts | None) -> None:  # fmt: skip
     if (port is None) == (emulate is None):
-        raise ProfilerError("give exactly one of a port (--port) or a board to emulate "
-                            "(--emulate); run 'tinynas ports' to find attached boards")  # fmt: skip
+        raise ProfilerError("give exactly one of a port (--port) or a board to "
+                            "emulate (--emulate); run 'tinynas ports' to find "
+                            "attached boards")  # fmt: skip
     if not 1 <= runs <= 10000 or not 0 <= warmup <= 10000:
         raise ProfilerError(f"runs must be 1..10000 and warm-up runs 0..10000, got runs={runs}, "
                             f"warmup={warmup}")  # fmt: skip

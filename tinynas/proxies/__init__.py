@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from tinynas.space import Architecture
-
 from tinynas.proxies._plots import Panel, draw_scatter_grid, scatter_info
 from tinynas.proxies._ranker import cross_validated, ensemble_column, learning_curve
 from tinynas.proxies._results import (
@@ -48,9 +46,10 @@ from tinynas.proxies._summary import (
 from tinynas.proxies._validate import (
     ValidationConfig,
     default_metrics,
-    sample_fitting,
     validate_proxies,
+    validation_architectures,
 )
+from tinynas.space import Architecture
 
 
 def best_validated_metric(dataset_name: str, root: str | Path | None = None) -> str | None:
@@ -108,13 +107,13 @@ def validated_architectures(
 __all__ = [
     "BASELINES",
     "ENV_VAR",
+    "TABLE_HEADER",
     "ArchResult",
     "Correlation",
     "Difference",
     "Panel",
     "ProxyValidationError",
     "ResultsFile",
-    "TABLE_HEADER",
     "ValidationConfig",
     "best_validated_metric",
     "best_validated_ranker",
@@ -134,11 +133,11 @@ __all__ = [
     "noise_ceiling",
     "paired_difference",
     "proxies_root",
-    "sample_fitting",
     "scatter_info",
     "spearman_rho",
     "summarise",
     "table_rows",
     "validate_proxies",
     "validated_architectures",
+    "validation_architectures",
 ]

@@ -39,7 +39,7 @@ class OutOfFold:
     predict_ms: float  # measured, per architecture
 
 
-def cross_validated(archs: Sequence[Architecture], accuracies: Sequence[float],
+def cross_validated(archs: Sequence[Architecture], accuracies: Sequence[float] | np.ndarray,
                     folds: int = FOLDS, seed: int = 0) -> OutOfFold | None:
     """k-fold out-of-fold predictions; None with fewer than `folds` + 1 architectures."""
     from sklearn.model_selection import KFold
@@ -64,7 +64,7 @@ def cross_validated(archs: Sequence[Architecture], accuracies: Sequence[float],
     return OutOfFold(predictions, folds, train_size, fit_s, predict_s * 1000 / n)
 
 
-def learning_curve(archs: Sequence[Architecture], accuracies: Sequence[float],
+def learning_curve(archs: Sequence[Architecture], accuracies: Sequence[float] | np.ndarray,
                    sizes: Sequence[int] = CURVE_SIZES, repeats: int = CURVE_REPEATS,
                    seed: int = 0) -> dict[int, float]:
     """Mean held-out tau of the learned ranker fitted on each of `sizes` architectures.
@@ -91,7 +91,7 @@ def learning_curve(archs: Sequence[Architecture], accuracies: Sequence[float],
     return curve
 
 
-def ensemble_column(columns: Mapping[str, Sequence[float]],
+def ensemble_column(columns: Mapping[str, Sequence[float] | np.ndarray],
                     members: Sequence[str]) -> np.ndarray:
     """The mean normalised rank of each architecture under `members` (NaN ranks last)."""
     from tinynas.metrics import mean_rank

@@ -52,7 +52,7 @@ class ArchResult:
 
     index: int  # position in the seeded sequence of sampled architectures
     architecture: Architecture = field(repr=False)
-    estimates: dict[str, float]  # ESTIMATE_KEYS (latency predicted for the device)
+    estimates: dict[str, float | None]  # ESTIMATE_KEYS (latency predicted for the device)
     accuracy: float  # measured: float accuracy on the validation images after training
     accuracy_repeat: float | None  # measured again with another training seed, or None
     train_seconds: float  # measured wall-clock of the first training
@@ -109,7 +109,8 @@ def _parse(record: dict[str, str], metrics: Sequence[str]) -> ArchResult:
     arch = Architecture.from_json(record["architecture"])
     if arch.content_hash != record["arch_hash"]:
         raise ValueError("architecture does not match its hash")
-    estimates = {k: float(record[k]) for k in ESTIMATE_KEYS if record[k] != ""}
+    estimates: dict[str, float | None] = {k: float(record[k]) for k in ESTIMATE_KEYS
+                                          if record[k] != ""}
     repeat = record["accuracy_repeat"]
     return ArchResult(
         int(record["index"]), arch, estimates, float(record["accuracy"]),

@@ -172,7 +172,8 @@ def _ceiling(rows: Sequence[ArchResult], seed: int) -> Correlation | None:
     twice = [r for r in rows if r.accuracy_repeat is not None]
     if len(twice) < 2:
         return None
-    return noise_ceiling([r.accuracy for r in twice], [r.accuracy_repeat for r in twice],
+    repeats = [r.accuracy_repeat for r in twice if r.accuracy_repeat is not None]
+    return noise_ceiling([r.accuracy for r in twice], repeats,
                          RESAMPLES, seed)
 
 

@@ -43,14 +43,14 @@ from tinynas.space import Architecture, SpaceConfig, sample
 if TYPE_CHECKING:
     from tinynas.data import Dataset
     from tinynas.devices import Device
-    from tinynas.estimators import Estimate
+    from tinynas.estimators import Budget, Estimate
     from tinynas.metrics import BaseMetric
-    from tinynas.search import Budget
 
 DEFAULT_DEVICE = "nucleo-l4r5zi"
 MAX_TRIES_PER_SAMPLE = 200  # give up when nothing fits after this many tries per wanted one
 VALIDATION_FRACTION = 0.1  # of the training set, held out to measure accuracy
 DERIVED = ("learned", "ensemble")  # evaluated from the kept rows, never scored per row
+_DEFAULT_SPACE = SpaceConfig()
 
 # TRAIN_THREADS_NOTE: these networks are small, so torch's intra-op threads cost more in
 # synchronisation than they save; on the shared 2-core host, one epoch of digits took 0.05-0.15 s
@@ -130,9 +130,9 @@ def _make_metric(name: str, device: Device, budget: Budget) -> BaseMetric:
     return get_metric(name)
 
 
-def sample_fitting(
+def validation_architectures(
     input_shape: tuple[int, ...], num_classes: int, device: Device, budget: Budget, count: int,
-    seed: int, space: SpaceConfig = SpaceConfig(),
+    seed: int, space: SpaceConfig = _DEFAULT_SPACE,
 ) -> list[tuple[Architecture, Estimate]]:
     """The first `count` distinct seeded samples that fit `budget`, with their estimates.
 
@@ -141,19 +141,13 @@ def sample_fitting(
     Raises:
         ProxyValidationError: Too few fit after ``MAX_TRIES_PER_SAMPLE * count`` tries.
     """
-    from tinynas.estimators import estimate
+    from tinynas.search import sample_fitting
 
-    rng, found, seen = random.Random(seed), [], set()
-    for tries in range(1, MAX_TRIES_PER_SAMPLE * count + 1):
-        arch = sample(input_shape, num_classes, rng, space)
-        if arch.content_hash in seen:
-            continue
-        seen.add(arch.content_hash)
-        est = estimate(arch, device)
-        if not budget.violations(est):
-            found.append((arch, est))
-            if len(found) == count:
-                return found
+    tries = MAX_TRIES_PER_SAMPLE * count
+    found = sample_fitting(lambda rng: sample(input_shape, num_classes, rng, space),
+                           random.Random(seed), device, budget, tries=tries, count=count)
+    if len(found) == count:
+        return found
     raise ProxyValidationError(
         f"only {len(found)} of {tries} sampled architectures fit {device.name} with flash <= "
         f"{budget.flash_bytes} B and RAM <= {budget.ram_bytes} B; ask for fewer --samples or "
@@ -272,7 +266,7 @@ def validate_proxies(
     """
     from tinynas.data import load_dataset
     from tinynas.devices import get_device
-    from tinynas.search import Budget
+    from tinynas.estimators import Budget
 
     _check(config)
     names = _metric_names(config.metrics)
@@ -283,8 +277,8 @@ def validate_proxies(
     folder = Path(out) if out is not None else default_out(ds.name)
     settings = {**config.to_dict(), "dataset": ds.name, "device": device.name,
                 "metrics": list(names)}
-    archs = sample_fitting(ds.input_shape, ds.num_classes, device, budget, config.samples,
-                           config.seed, config.space)
+    archs = validation_architectures(ds.input_shape, ds.num_classes, device, budget,
+                                     config.samples, config.seed, config.space)
     check_config(folder, settings, resume)
     results = ResultsFile(folder / CSV_NAME, names)
     kept = _kept(results, resume)

@@ -12,6 +12,7 @@ from tinynas.refine._refine import (
     search_widths,
 )
 from tinynas.refine._relaxed import WidthChoice, WidthRelaxation, width_choices, with_widths
+from tinynas.refine._run import refine_run
 from tinynas.refine._updates import Rates, darts1_step, rarts_step
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "rarts_step",
     "refine",
     "refine_budget",
+    "refine_run",
     "search_widths",
     "width_choices",
     "with_widths",

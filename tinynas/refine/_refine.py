@@ -15,15 +15,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from tinynas.devices import Device
-from tinynas.estimators import Estimate, estimate
+from tinynas.estimators import Budget, Estimate, estimate
 from tinynas.refine._relaxed import WidthRelaxation, expected_resources, width_choices, with_widths
 from tinynas.refine._updates import Rates, darts1_step, rarts_step
-from tinynas.search._constraints import Budget
 from tinynas.space import Architecture
 
 METHODS = ("rarts", "darts1")
@@ -130,18 +130,20 @@ def search_widths(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
     alpha = list(relax.alpha.values())
     w, yp = list(net_w.parameters()), list(net_y.parameters())
     update = _adam(alpha, config.rates.alpha) if config.alpha_optimizer == "adam" else None
+
+    def loss(net: Any, xb: Any, yb: Any) -> Any:
+        return F.cross_entropy(net(xb), yb)
+
     start = time.perf_counter()
     for _ in range(steps):
         xt, yt = next(data_t)
         xv, yv = next(data_v)
         if config.method == "rarts":
-            rarts_step(w, yp, alpha, lambda: F.cross_entropy(net_w(xt), yt),
-                       lambda: F.cross_entropy(net_y(xv), yv), config.lam, config.beta,
-                       config.rates, penalty, config.mu, update)
+            rarts_step(w, yp, alpha, partial(loss, net_w, xt, yt), partial(loss, net_y, xv, yv),
+                       config.lam, config.beta, config.rates, penalty, config.mu, update)
         else:
-            darts1_step(w, alpha, lambda: F.cross_entropy(net_w(xt), yt),
-                        lambda: F.cross_entropy(net_w(xv), yv), config.rates, penalty, config.mu,
-                        update)
+            darts1_step(w, alpha, partial(loss, net_w, xt, yt), partial(loss, net_w, xv, yv),
+                        config.rates, penalty, config.mu, update)
     return relax, time.perf_counter() - start
 
 

@@ -132,8 +132,9 @@ class WidthRelaxation:
                         layers[_producer(nodes, j).name] = other
             else:
                 source[i] = source[node.inputs[0]] if node.inputs else None
-                if node.op == "DEPTHWISE_CONV_2D" and source[i] is not None:
-                    layers[node.name] = source[i]  # its bias would revive masked channels
+                kept = source[i]
+                if node.op == "DEPTHWISE_CONV_2D" and kept is not None:
+                    layers[node.name] = kept  # its bias would revive masked channels
         layers.update({name: name for name in self.alpha})
         return layers
 
@@ -176,6 +177,7 @@ def expected_resources(relax: WidthRelaxation, clock_hz: float, latency: Any) ->
             elements.append(float(node.out_elements))
             continue
         cin, in_elements = channels[node.inputs[0]], elements[node.inputs[0]]
+        c: Any
         if node.name in follows:
             c = relax.expected_width(follows[node.name])
         elif node.op in ("CONV_2D", "FULLY_CONNECTED") or node.name == "input_2d":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +10,16 @@ from tinynas.refine._refine import RefineConfig, refine
 
 
 def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | None = None,
-               retrain_epochs: float = 10.0, devices_dir: str | None = None) -> dict[str, Any]:
+               retrain_epochs: float = 10.0,
+               devices_dir: str | Path | None = None) -> dict[str, Any]:
     """Refines a stored candidate, retrains the refined network, exports it into
     RUN/refined-<method>/ and records it in the run store; returns a summary."""
-    from tinynas.data import load_dataset
+    from tinynas.data import holdout_split, load_dataset
     from tinynas.devices import get_device
+    from tinynas.estimators import Budget
     from tinynas.export import export_model
-    from tinynas.search._constraints import Budget
-    from tinynas.search._run import SearchConfig, _split, recipe_for
-    from tinynas.store import CandidateStatus, RunStore
-    from tinynas.train import train
+    from tinynas.store import CandidateStatus, RunLayout, RunStore
+    from tinynas.train import recipe_for, train
 
     run = Path(run_dir)
     store = RunStore.open(run)
@@ -32,10 +31,7 @@ def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | No
         stored = store.config()
         device = get_device(stored["device"], devices_dir)
         ds = load_dataset(stored["dataset"], stored.get("data_dir"))
-        search = SearchConfig(device=device.name, out=run, dataset=stored["dataset"],
-                              train_subset=stored.get("train_subset"),
-                              seed=stored.get("seed", 0))
-        data = _split(ds, search)
+        data = holdout_split(ds, stored.get("seed", 0), stored.get("train_subset"))
         board = Budget.for_device(device, stored.get("max_flash_bytes"),
                                   stored.get("max_ram_bytes"), stored.get("max_latency_ms"),
                                   stored.get("max_unas_peak_bytes"),
@@ -45,11 +41,11 @@ def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | No
             raise TinyNASError("refined network is over the board's budget; this is a bug")
         trained = train(result.refined, data.x_train, data.y_train, data.x_val, data.y_val,
                         recipe_for(ds.name, retrain_epochs), config.seed)
-        out = run / f"refined-{config.method}"
-        exported = export_model(result.refined, trained.net, out, dataset_name=ds.name,
+        out = RunLayout(run).refined(config.method)
+        exported = export_model(result.refined, trained.net, out.root, dataset_name=ds.name,
                                 test_inputs=ds.x_test, test_labels=ds.y_test,
                                 representative=data.x_train[:512])
-        (out / "architecture.json").write_text(result.refined.to_json() + "\n")
+        out.architecture.write_text(result.refined.to_json() + "\n")
         new = store.add_candidate(result.refined, CandidateStatus.TRAINED,
                                   result.estimate.to_dict())
         store.add_training(new.id, stage=f"refine-{config.method}", epochs=retrain_epochs,
@@ -65,7 +61,7 @@ def refine_run(run_dir: str | Path, config: RefineConfig, candidate_id: int | No
             "test_accuracy": exported.verification.float_accuracy,
             "int8_accuracy": exported.verification.int8_accuracy,
             "estimate": result.estimate.to_dict(), "budget": vars(result.budget),
-            "out": str(out),
+            "out": str(out.root),
         }
     finally:
         store.close()

@@ -41,3 +41,4 @@ class BaseStrategy(abc.ABC):
 
     def tell(self, arch: Architecture, score: float | None) -> None:
         """The result of a candidate: its score (higher is better), None when rejected."""
+        return None

@@ -21,9 +21,9 @@ class BayesStrategy(BaseStrategy):
 
     def __init__(self, space: SearchSpace, seed: int, startup_trials: int = 20) -> None:
         super().__init__(space, seed)
-        import optuna
-
         import warnings
+
+        import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

@@ -17,9 +17,9 @@ from __future__ import annotations
 import random
 
 from tinynas.devices import Device
-from tinynas.estimators import Estimate, estimate
+from tinynas.estimators import Budget, Estimate
 from tinynas.search._base import SearchSpace
-from tinynas.search._constraints import Budget
+from tinynas.search._fitting import sample_fitting
 from tinynas.search._shortlist import one_per_family_first
 from tinynas.space import Architecture, sample_regular
 
@@ -38,13 +38,8 @@ def capacity_picks(space: SearchSpace, device: Device, budget: Budget, k: int, s
     if k <= 0:
         return []
     rng = random.Random(f"capacity-{seed}")
-    fitting: dict[str, tuple[Architecture, Estimate]] = {}
-    for _ in range(samples):
-        arch = sample_regular(space.input_shape, space.num_classes, rng, space.config)
-        if arch.content_hash in fitting:
-            continue
-        est = estimate(arch, device)
-        if not budget.violations(est):
-            fitting[arch.content_hash] = (arch, est)
-    ranked = sorted(fitting.values(), key=lambda p: (-capacity(p[1]), p[0].content_hash))
+    fitting = sample_fitting(
+        lambda r: sample_regular(space.input_shape, space.num_classes, r, space.config),
+        rng, device, budget, tries=samples)
+    ranked = sorted(fitting, key=lambda p: (-capacity(p[1]), p[0].content_hash))
     return one_per_family_first(ranked, lambda p: p[0])[:k]

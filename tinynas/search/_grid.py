@@ -12,7 +12,7 @@ import itertools
 from dataclasses import replace
 
 from tinynas.search._base import BaseStrategy, SearchSpace
-from tinynas.space import Architecture, MAX_FILTERS, MAX_UNITS, canonical, problems, sample
+from tinynas.space import MAX_FILTERS, MAX_UNITS, Architecture, canonical, problems, sample
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 RESOLUTIONS = (0.5, 0.75, 1.0)
@@ -30,7 +30,8 @@ def scale(arch: Architecture, width: float, resolution: float) -> Architecture:
     )
     shape = arch.input_shape
     if len(shape) == 3:
-        shape = (max(1, round(shape[0] * resolution)), max(1, round(shape[1] * resolution)), shape[2])
+        shape = (max(1, round(shape[0] * resolution)), max(1, round(shape[1] * resolution)),
+                 shape[2])
     else:
         shape = (max(1, round(shape[0] * resolution)), *shape[1:])
     dense = tuple(w(u, MAX_UNITS) for u in arch.dense)

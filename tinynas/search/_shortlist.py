@@ -10,13 +10,28 @@ The shortlist's other kind of member, the capacity picks, is chosen in `_capacit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from tinynas.space import Architecture
-from tinynas.store import CandidateRecord
 
 T = TypeVar("T")
+
+
+class Scored(Protocol):
+    """A scored candidate as the shortlist sees it (`tinynas.store.CandidateRecord` is one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def architecture(self) -> Architecture: ...
+
+    @property
+    def scores(self) -> Mapping[str, float]: ...
+
+
+S = TypeVar("S", bound=Scored)
 
 
 def family(arch: Architecture) -> tuple[Any, ...]:
@@ -42,8 +57,8 @@ def one_per_family_first(ranked: Sequence[T], arch_of: Callable[[T], Architectur
     return firsts + rest
 
 
-def diverse_shortlist(records: Sequence[CandidateRecord], metric: str, k: int,
-                      exclude: Sequence[int] = ()) -> list[CandidateRecord]:
+def diverse_shortlist(records: Sequence[S], metric: str, k: int,
+                      exclude: Sequence[int] = ()) -> list[S]:
     """Up to `k` of `records` (all scored by `metric`), the best of each family first, then
     the best of the rest; the ids in `exclude` (already shortlisted) are passed over. Equal
     scores (the learned ranker gives near-twins the same one) go to the older candidate, so

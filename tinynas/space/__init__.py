@@ -23,7 +23,7 @@ from tinynas.space._arch import (
     Pooling,
     canonical,
 )
-from tinynas.space._graph import Node, lower
+from tinynas.space._graph import Node, lower, merged_names
 from tinynas.space._mutate import MORPHISMS, mutate
 from tinynas.space._regular import sample_regular
 from tinynas.space._sample import SpaceConfig, sample
@@ -37,18 +37,19 @@ __all__ = [
     "MAX_FILTERS",
     "MAX_LAYERS_PER_BLOCK",
     "MAX_UNITS",
+    "MORPHISMS",
     "POOL_SIZES",
     "POOL_TYPES",
     "SCHEMA",
     "Architecture",
     "ConvBlock",
     "ConvLayer",
-    "MORPHISMS",
     "Node",
     "Pooling",
     "SpaceConfig",
     "canonical",
     "lower",
+    "merged_names",
     "mutate",
     "problems",
     "sample",

@@ -139,7 +139,8 @@ def _block(b: Any, i: int) -> ConvBlock:
     if not isinstance(b, dict):
         raise SearchSpaceError(f"{where} must be an object")
     _no_unknown(b, {"layers", "parallel"}, where)
-    layers = tuple(_layer(l, f"{where}.layers[{j}]") for j, l in enumerate(_list(b, "layers", where)))
+    layers = tuple(_layer(l, f"{where}.layers[{j}]")
+                   for j, l in enumerate(_list(b, "layers", where)))
     return ConvBlock(layers=layers, parallel=_bool(b, "parallel", where))
 
 

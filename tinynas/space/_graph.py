@@ -24,7 +24,9 @@ from tinynas.space._validate import validate
 class Node(NamedTuple):
     """One op of the lowered graph (the network input is node 0, op "INPUT")."""
 
-    op: str  # INPUT, RESHAPE, MAX_POOL_2D, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, ADD, FULLY_CONNECTED
+    # op: INPUT, RESHAPE, MAX_POOL_2D, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, ADD or
+    # FULLY_CONNECTED
+    op: str
     name: str  # stable layer name, e.g. "b0l1" (block 0, layer 1), "d0", "classifier"
     inputs: tuple[int, ...]  # indices of producing nodes
     shape: tuple[int, ...]  # output shape without the batch: (H, W, C) or (N,)
@@ -85,7 +87,7 @@ class _Builder:
             s = 1
         else:
             k = layer.kernel_size
-            kernel = (k if k < h else h, k if k < w else w)
+            kernel = (min(h, k), min(w, k))
             # equal strides even along an axis of size 1 (TensorFlow's float depthwise kernel
             # takes no other); 'same' padding keeps that axis at 1 either way
             s = layer.stride
@@ -129,7 +131,7 @@ class _Builder:
             return self.segment(x, blocks[0][0], blocks[0][1], None)
         probe, chains = self.copy(), []
         target = None
-        for k, (index, block) in enumerate(blocks):
+        for index, block in blocks:
             before = len(probe.nodes)
             out = probe.segment(x, index, block, target)
             target = target or probe.shape(out)[-1]
@@ -153,7 +155,8 @@ class _Builder:
             h, w, c = self.shape(out)
             f = (_factor(h, size[0]), _factor(w, size[1]))
             if f != (1, 1):
-                out = self.add(Node("MAX_POOL_2D", f"b{index}_tie", (out,), (*size, c), f, f, "same"))
+                out = self.add(Node("MAX_POOL_2D", f"b{index}_tie", (out,), (*size, c), f, f,
+                                    "same"))
             if acc is not None:
                 out = self.add(Node("ADD", f"b{index}_add", (acc, out), (*size, c)))
             acc = out
@@ -226,7 +229,7 @@ def _lower(arch: Architecture) -> _Builder:
         x = g.add(Node(op, "pool", (x,), (h // k[0], w // k[1], c), k, k, "valid"))
     if len(g.shape(x)) > 1:
         x = g.add(Node("RESHAPE", "flatten", (x,), (math.prod(g.shape(x)),)))
-    for k, units in enumerate(arch.dense):
-        x = g.add(Node("FULLY_CONNECTED", f"d{k}", (x,), (units,), relu=True))
+    for i, units in enumerate(arch.dense):
+        x = g.add(Node("FULLY_CONNECTED", f"d{i}", (x,), (units,), relu=True))
     g.add(Node("FULLY_CONNECTED", "classifier", (x,), (arch.num_classes,)))
     return g

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from tinynas.space._arch import (
     KERNEL_SIZES,
@@ -42,7 +43,8 @@ def _pick_layer(arch: Architecture, rng: random.Random) -> tuple[int, int] | Non
     return rng.choice(slots) if slots else None
 
 
-def _edit_layer(arch: Architecture, rng: random.Random, edit: Callable[[ConvLayer], ConvLayer | None]) -> Architecture | None:
+def _edit_layer(arch: Architecture, rng: random.Random,
+                edit: Callable[[ConvLayer], ConvLayer | None]) -> Architecture | None:
     slot = _pick_layer(arch, rng)
     if slot is None:
         return None
@@ -110,14 +112,19 @@ def flip_parallel(arch: Architecture, rng: random.Random) -> Architecture | None
 
 def _toggle(field: str) -> Morphism:
     def morph(arch: Architecture, rng: random.Random) -> Architecture | None:
-        return _edit_layer(arch, rng, lambda l: replace(l, **{field: not getattr(l, field)}))
+        def flipped(layer: ConvLayer) -> ConvLayer:
+            changes: dict[str, Any] = {field: not getattr(layer, field)}
+            return replace(layer, **changes)
+
+        return _edit_layer(arch, rng, flipped)
 
     morph.__name__ = f"toggle_{field}"
     return morph
 
 
 def toggle_stride(arch: Architecture, rng: random.Random) -> Architecture | None:
-    return _edit_layer(arch, rng, lambda l: None if l.type == "1x1conv2d" else replace(l, stride=3 - l.stride))
+    return _edit_layer(arch, rng, lambda l: None if l.type == "1x1conv2d"
+                       else replace(l, stride=3 - l.stride))
 
 
 def change_layer_type(arch: Architecture, rng: random.Random) -> Architecture | None:

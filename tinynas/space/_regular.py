@@ -26,6 +26,7 @@ from tinynas.space._sample import SpaceConfig, _log_uniform
 MIN_STAGES, MAX_STAGES = 2, 4
 MIN_WIDTH, MAX_WIDTH = 4, 64  # of the first stage
 MAX_GROWTH = 2.5  # stage width ratio
+_DEFAULT_CONFIG = SpaceConfig()
 
 
 def _stage(kind: str, width: int, depth: int, kernel: int, downsample: str | None) -> ConvBlock:
@@ -50,7 +51,7 @@ def sample_regular(
     input_shape: tuple[int, ...],
     num_classes: int,
     rng: random.Random | int,
-    config: SpaceConfig = SpaceConfig(),
+    config: SpaceConfig = _DEFAULT_CONFIG,
 ) -> Architecture:
     """A random architecture of the regular space (canonical form; module docstring); the
     same seed always gives the same one. `config` bounds its blocks, layers, filters and

@@ -29,7 +29,8 @@ def problems(arch: Architecture, input_shape: tuple[int, ...] | None = None) -> 
     out: list[str] = []
     shape = arch.input_shape
     if not 1 <= len(shape) <= 3 or any(s < 1 for s in shape):
-        out.append(f"input_shape {list(shape)} must be (H, W, C), (L, C) or (L,) of positive sizes")
+        out.append(f"input_shape {list(shape)} must be (H, W, C), (L, C) or (L,) "
+                   "of positive sizes")
     if input_shape is not None and tuple(input_shape) != tuple(shape):
         out.append(
             f"the architecture is made for input {list(shape)} but the data is "
@@ -48,7 +49,8 @@ def problems(arch: Architecture, input_shape: tuple[int, ...] | None = None) -> 
             out.extend(f"blocks[{i}].layers[{j}]: {p}" for p in _layer_problems(layer))
     if arch.pooling is not None:
         if arch.pooling.type not in POOL_TYPES:
-            out.append(f"pooling.type {arch.pooling.type!r} must be one of {', '.join(POOL_TYPES)}")
+            out.append(f"pooling.type {arch.pooling.type!r} must be one of "
+                       f"{', '.join(POOL_TYPES)}")
         if arch.pooling.size not in POOL_SIZES:
             out.append(f"pooling.size {arch.pooling.size} must be one of {list(POOL_SIZES)}")
     if len(arch.dense) > MAX_DENSE:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinynas.native import import_quietly
 from tinynas.space._arch import Architecture
 from tinynas.space._graph import Node, lower
 from tinynas.space.torch_builder import BN_EPSILON
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
 def build_keras(arch: Architecture, batch_size: int | None = 1) -> Any:
     """A Keras model of `arch` (random weights until `copy_weights`)."""
-    import keras
-    from keras import layers as L
+    keras = import_quietly("keras")  # loads TensorFlow: its start-up log lines are silenced
+    L = keras.layers
 
     nodes = lower(arch)
     values: list[Any] = [keras.Input(shape=nodes[0].shape, batch_size=batch_size, name="input")]
@@ -63,7 +64,7 @@ def copy_weights(net: TorchNet, model: Any) -> None:
     for node in net.nodes:
         if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             continue
-        module = net.layers[node.name]
+        module: Any = net.layers[node.name]
         if node.op == "FULLY_CONNECTED":
             w = _np(module.weight).T  # torch (out, in) -> keras (in, out)
             model.get_layer(node.name).set_weights([w, _np(module.bias)])

@@ -7,6 +7,7 @@ package is the only part of tinynas that speaks SQL.
 
 from __future__ import annotations
 
+from tinynas.store._layout import RunLayout
 from tinynas.store._listing import list_runs, resolve_run, run_status, show_run, summarize
 from tinynas.store._records import (
     CandidateDetails,
@@ -18,23 +19,26 @@ from tinynas.store._records import (
     RunSummary,
     TrainingRecord,
 )
+from tinynas.store._resume import open_run
 from tinynas.store._schema import ACCURACY_METRICS, DB_NAME, SCHEMA_VERSION
 from tinynas.store._store import RunStore
 
 __all__ = [
     "ACCURACY_METRICS",
+    "DB_NAME",
+    "SCHEMA_VERSION",
     "CandidateDetails",
     "CandidateRecord",
     "CandidateStatus",
-    "DB_NAME",
     "MeasurementRecord",
     "Provenance",
     "RunDetails",
+    "RunLayout",
     "RunStore",
     "RunSummary",
-    "SCHEMA_VERSION",
     "TrainingRecord",
     "list_runs",
+    "open_run",
     "resolve_run",
     "run_status",
     "show_run",

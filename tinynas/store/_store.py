@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from tinynas import __version__
 from tinynas.errors import StoreError
 from tinynas.store import _codec as codec
+from tinynas.store._layout import RunLayout
 from tinynas.store._lock import WriterLock
 from tinynas.store._records import CandidateRecord, CandidateStatus
 from tinynas.store._results import RunResults
@@ -333,6 +334,11 @@ class RunStore(RunResults):
     def run_dir(self) -> Path | None:
         """The run folder (None for a memory store)."""
         return None if self.db_path is None else self.db_path.parent
+
+    @property
+    def layout(self) -> RunLayout | None:
+        """Where the run keeps its files (None for a memory store, which keeps none)."""
+        return None if self.db_path is None else RunLayout(self.db_path.parent)
 
     def close(self) -> None:
         """Close the database and drop the writer lock; a second call does nothing."""

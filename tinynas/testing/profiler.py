@@ -31,9 +31,13 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 
-from tinynas.profile import BoardError, BoardInfo, ProfilerClient, SerialTransport, Timeouts
-from tinynas.profile._protocol import (
+from tinynas.profile import (
     UPLOAD_IDLE_S,
+    BoardError,
+    BoardInfo,
+    ProfilerClient,
+    SerialTransport,
+    Timeouts,
     abort_frame,
     align16,
     crc_hex,
@@ -296,13 +300,14 @@ class ProfilerTestCase:
         first = encode_frame(0, model[:chunk])
         bad_crc = bytearray(first)
         bad_crc[chunk // 2] ^= 1
-        for frame, reason in ((bytes(bad_crc), "crc"), (encode_frame(5, model[:chunk]), "sequence"),
-                              (first[: chunk // 2], "timeout"),
-                              (encode_frame(0, bytes(min(board.chunk_bytes, len(model)) + 1)), "length")):  # fmt: skip
+        naks = ((bytes(bad_crc), "crc"), (encode_frame(5, model[:chunk]), "sequence"),
+                (first[: chunk // 2], "timeout"),
+                (encode_frame(0, bytes(min(board.chunk_bytes, len(model)) + 1)), "length"))
+        for frame, reason in naks:
             client.transport.write(frame, "test")
             assert self._lines_until(client, "m-nak")[-1] == f"m-nak-0-[{reason}]"
-        frames = [encode_frame(i, part) for i, part in
-                  enumerate(model[i : i + chunk] for i in range(0, len(model), chunk))]  # fmt: skip
+        parts = [model[i : i + chunk] for i in range(0, len(model), chunk)]
+        frames = [encode_frame(i, part) for i, part in enumerate(parts)]
         for seq, frame in [(0, frames[0]), *enumerate(frames)]:  # frame 0 twice: acked again
             client.transport.write(frame, "test")
             assert self._lines_until(client, "m-ack")[-1] == f"m-ack-{seq}"

@@ -23,6 +23,7 @@ def trained_like(net: TorchNet, seed: int) -> TorchNet:
         for module in net.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 n = module.num_features
+                assert module.running_mean is not None and module.running_var is not None
                 module.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
                 module.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
                 module.weight.copy_(torch.rand(n, generator=gen) + 0.5)

@@ -1,9 +1,9 @@
-"""Training: a plain torch loop with a fixed recipe, and int8 evaluation."""
+"""Training: a plain torch loop whose recipe is a `TrainConfig`, the recipes a search trains
+with (`recipe_for`, `distilled_recipes`), and the distillation teacher."""
 
 from __future__ import annotations
 
 from tinynas.train._distill import soft_targets, teacher_architecture
-from tinynas.train._int8 import int8_accuracy
 from tinynas.train._loop import (
     SoftTargets,
     TrainConfig,
@@ -14,16 +14,30 @@ from tinynas.train._loop import (
     predict_logits,
     train,
 )
+from tinynas.train._recipe import (
+    DISTILL_WEIGHT,
+    LONG_TRAINING_EPOCHS,
+    TEACHER_MAX_EPOCHS,
+    distilled_recipes,
+    recipe_for,
+)
+from tinynas.train._weights import load_net, save_net
 
 __all__ = [
+    "DISTILL_WEIGHT",
+    "LONG_TRAINING_EPOCHS",
+    "TEACHER_MAX_EPOCHS",
     "SoftTargets",
     "TrainConfig",
     "TrainResult",
+    "distilled_recipes",
     "evaluate",
     "fit_inputs",
-    "int8_accuracy",
+    "load_net",
     "pick_device",
     "predict_logits",
+    "recipe_for",
+    "save_net",
     "soft_targets",
     "teacher_architecture",
     "train",

@@ -1,10 +1,12 @@
-"""A plain torch training loop for small CNNs, with one fixed recipe.
+"""A plain torch training loop for small CNNs; `TrainConfig` is its recipe.
 
-The whole dataset is held as tensors on the training device (no data loader: these networks are
-tiny and the loader would dominate). The recipe: SGD with Nesterov momentum 0.9, weight decay
-5e-4, batch 256, peak learning rate 0.05 reached by a linear warm-up over the first epoch (or the
-first fifth of a shorter run), then cosine decay to zero (without the warm-up about 1 run in 50 collapses to chance at this scale:
-reference/search-and-metrics.md section 5).
+The whole dataset is held as tensors on the training device (no data loader: these networks
+are tiny and the loader would dominate). Every recipe optimises with SGD with Nesterov
+momentum 0.9, weight decay 5e-4, batch 256, peak learning rate 0.05 reached by a linear
+warm-up over the first epoch (or the first fifth of a shorter run), then cosine decay to zero
+(without the warm-up about 1 run in 50 collapses to chance at this scale). A recipe may add
+augmentation (flips, random erasing), label smoothing, a weight average and distillation from
+a teacher's soft targets; the recipes a search trains with are in `_recipe.py`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 1.0
     flip: bool = False  # random horizontal flips (images whose classes are mirror-invariant)
-    shift_px: int = 0  # random translations of up to this many pixels each way, zeros shifted in
     erase_p: float = 0.0  # chance that an image has one random rectangle erased (random_erase)
     label_smoothing: float = 0.0  # cross-entropy target smoothing (torch's label_smoothing)
     ema_decay: float = 0.0  # > 0: the result is an exponential moving average of the weights
@@ -77,20 +78,6 @@ def fit_inputs(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     y = F.interpolate(x.permute(0, 3, 1, 2), size=shape[:2], mode="bilinear",
                       antialias=True, align_corners=False)
     return y.permute(0, 2, 3, 1).contiguous()
-
-
-def random_shift(x: torch.Tensor, max_px: int, gen: torch.Generator) -> torch.Tensor:
-    """Each image of a channels-last batch translated by its own random (dy, dx) in
-    [-max_px, max_px]: zero padding then a crop at the shifted offset."""
-    import torch
-    import torch.nn.functional as F
-
-    n, h, w, _ = x.shape
-    padded = F.pad(x, (0, 0, max_px, max_px, max_px, max_px))
-    dy, dx = torch.randint(0, 2 * max_px + 1, (2, n, 1), device=x.device, generator=gen)
-    rows = (torch.arange(h, device=x.device) + dy)[:, :, None]
-    cols = (torch.arange(w, device=x.device) + dx)[:, None, :]
-    return padded[torch.arange(n, device=x.device)[:, None, None], rows, cols]
 
 
 def random_erase(x: torch.Tensor, p: float, gen: torch.Generator,
@@ -260,8 +247,6 @@ def train(
         if config.flip and xb.dim() == 4:
             mask = torch.rand(len(xb), device=device, generator=gen) < 0.5
             xb = torch.where(mask[:, None, None, None], xb.flip(2), xb)
-        if config.shift_px and xb.dim() == 4:
-            xb = random_shift(xb, config.shift_px, gen)
         if config.erase_p and xb.dim() == 4:
             xb = random_erase(xb, config.erase_p, gen)
         for group in opt.param_groups:

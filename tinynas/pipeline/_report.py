@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinynas.search._pareto import pareto_front
-from tinynas.store import CandidateStatus, RunStore
+from tinynas.pipeline._summary import SearchSummary, TeacherSummary
+from tinynas.search import pareto_front
+from tinynas.store import CandidateStatus, RunLayout, RunStore
+from tinynas.units import format_latency, format_seconds
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,14 @@ def draw_pareto(info: ParetoInfo, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     if info.scored:
-        ax.scatter(*zip(*info.scored), s=6, c="#9aa", label="scored candidates")
+        latency, score = zip(*info.scored)
+        ax.scatter(latency, score, s=6, c="#9aa", label="scored candidates")
     if info.front_2d:
         ax.step(*zip(*info.front_2d), where="post", c="#c33", lw=1,
                 label="front: score vs latency")
     if info.front:
-        ax.scatter(*zip(*info.front), s=14, c="#c33",
-                   label="front: score, latency, RAM, flash")
+        latency, score = zip(*info.front)
+        ax.scatter(latency, score, s=14, c="#c33", label="front: score, latency, RAM, flash")
     if info.chosen:
         ax.scatter([info.chosen[0]], [info.chosen[1]], s=90, marker="*", c="#13c", label="chosen")
     ax.set_xlabel("latency, ms (predicted)")
@@ -62,55 +65,54 @@ def draw_pareto(info: ParetoInfo, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(store: RunStore, summary: dict[str, Any], out_dir: Path) -> Path:
+def write_report(store: RunStore, summary: SearchSummary, layout: RunLayout) -> Path:
     """Writes report.md (and pareto.png) and returns the report's path."""
-    info = pareto_info(store, summary["metric"])
-    draw_pareto(info, out_dir / "pareto.png")
+    info = pareto_info(store, summary.metric)
+    draw_pareto(info, layout.pareto_plot)
     lines = [
-        f"# tinynas run {summary['run']}",
+        f"# tinynas run {summary.run}",
         "",
-        f"- board: {summary['device']} ({summary['budget_text']})",
-        f"- dataset: {summary['dataset']}, strategy: {summary['strategy']}, "
-        f"metric: {summary['metric']}, seed: {summary['seed']}",
-        f"- candidates: {summary['evaluated']} evaluated, {summary['rejected']} rejected by the "
-        f"estimators, {summary['scored']} scored, {summary['trained']} trained",
-        f"- compute: {summary['seconds']:.0f} s on {summary['train_device']}",
+        f"- board: {summary.device} ({summary.budget_text})",
+        f"- dataset: {summary.dataset}, strategy: {summary.strategy}, "
+        f"metric: {summary.metric}, seed: {summary.seed}",
+        f"- candidates: {summary.evaluated} evaluated, {summary.rejected} rejected by the "
+        f"estimators, {summary.scored} scored, {summary.trained} trained",
+        f"- compute: {format_seconds(summary.seconds)} on {summary.train_device}",
         "",
         "## Chosen model",
         "",
-        f"- architecture `{summary['hash']}` (architecture.json)",
-        f"- accuracy on the test split: float {summary['float_accuracy']:.2%} (measured), "
-        f"int8 {_pct(summary['int8_accuracy'])} (measured with the int8 model in TFLM)",
-        f"- flash: {summary['flash_bytes']:,} B .tflite (estimated "
-        f"{summary['flash_estimated_bytes']:,} B)",
-        f"- RAM: {summary['arena_bytes']:,} B TFLM arena measured (estimated "
-        f"{summary['arena_estimated_bytes']:,} B)",
-        f"- latency on {summary['device']}: {summary['latency_ms']:.2f} ms (predicted)",
-        *_teacher_lines(summary.get("teacher")),
+        f"- architecture `{summary.hash}` ({layout.architecture.name})",
+        f"- accuracy on the test split: float {summary.float_accuracy:.2%} (measured), "
+        f"int8 {_pct(summary.int8_accuracy)} (measured with the int8 model in TFLM)",
+        f"- flash: {summary.flash_bytes:,} B .tflite (estimated "
+        f"{summary.flash_estimated_bytes:,} B)",
+        f"- RAM: {summary.arena_bytes:,} B TFLM arena measured (estimated "
+        f"{summary.arena_estimated_bytes:,} B)",
+        f"- latency on {summary.device}: {format_latency(summary.latency_ms)} (predicted)",
+        *_teacher_lines(summary.teacher),
         "",
         "## Pareto front (score against predicted latency)",
         "",
-        "![Pareto front](pareto.png)",
+        f"![Pareto front]({layout.pareto_plot.name})",
         "",
         "| id | score | latency ms (pred.) | arena B (est.) | flash B (est.) |",
         "|---|---|---|---|---|",
     ]
     for r in store.front():
         e = r.estimates
-        lines.append(f"| {r.id} | {r.scores.get(summary['metric'], float('nan')):.4g} | "
+        lines.append(f"| {r.id} | {r.scores.get(summary.metric, float('nan')):.4g} | "
                      f"{e.get('latency_ms') or 0:.2f} | {e.get('arena_bytes', 0):,} | "
                      f"{e.get('flash_bytes', 0):,} |")
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    layout.report.write_text("\n".join(lines) + "\n")
+    return layout.report
 
 
-def _teacher_lines(teacher: dict[str, Any] | None) -> list[str]:
-    if not teacher:
+def _teacher_lines(teacher: TeacherSummary | None) -> list[str]:
+    if teacher is None:
         return []
-    return [(f"- distilled from a teacher CNN of {teacher['params']:,} parameters and "
-             f"{teacher['macs']:,} MACs, trained {teacher['epochs']:g} epochs in "
-             f"{teacher['train_seconds']:.0f} s: float {teacher['test_accuracy']:.2%} on the "
+    return [(f"- distilled from a teacher CNN of {teacher.params:,} parameters and "
+             f"{teacher.macs:,} MACs, trained {teacher.epochs:g} epochs in "
+             f"{format_seconds(teacher.train_seconds)}: float {teacher.test_accuracy:.2%} on the "
              "test split (measured); the teacher is not a deliverable")]
 
 

@@ -9,9 +9,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from search_helpers import one_error_line, search_args
 
 from tinynas.store import CandidateStatus, RunStore
+
+pytestmark = pytest.mark.cli
 
 
 def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from search_helpers import MAX_RAM, MAX_RAM_BYTES, run_cli, search_args
+from helpers import run_cli
+from search_helpers import MAX_RAM, MAX_RAM_BYTES, search_args
 
 from tinynas.devices import get_device
 from tinynas.search import pareto_front
@@ -27,10 +28,11 @@ SUMMARY_FIELDS = {
     "run", "out", "device", "budget_text", "dataset", "strategy", "metric", "seed", "evaluated",
     "rejected", "scored", "trained", "seconds", "train_device", "candidate_id", "hash",
     "architecture", "float_accuracy", "int8_accuracy", "flash_bytes", "flash_estimated_bytes",
-    "arena_bytes", "arena_estimated_bytes", "unas_peak_bytes", "latency_ms", "provenance", "teacher",
+    "arena_bytes", "arena_estimated_bytes", "unas_peak_bytes", "latency_ms", "provenance",
+    "teacher",
 }
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinynas.devices import Device
-from tinynas.estimators import Estimate
+from tinynas.estimators._estimate import Estimate
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from helpers import tinynas_argv
 
 # the smallest settings that still run every stage (relu_count is analytic: ~5 ms a candidate)
 TINY = ("--device", "stm32", "--dataset", "digits", "--strategy", "random",
@@ -17,14 +18,7 @@ MAX_RAM_BYTES = 16_000
 
 def search_args(out: Path, candidates: int, *extra: str) -> list[str]:
     """The argv of a tiny `tinynas search` into `out` (a python -m call, no installed script)."""
-    return [sys.executable, "-m", "tinynas", "search", *TINY, "--candidates", str(candidates),
-            "--out", str(out), *extra]  # fmt: skip
-
-
-def run_cli(*args: str, cwd: Path, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
-    """`tinynas ARGS` in a real process."""
-    return subprocess.run([sys.executable, "-m", "tinynas", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+    return tinynas_argv("search", *TINY, "--candidates", str(candidates), "--out", out, *extra)
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tinynas.errors import TinyNASError
-from tinynas.sizes import SizeError, format_size, parse_size
+from tinynas.units import (
+    SizeError,
+    format_latency,
+    format_seconds,
+    format_size,
+    parse_duration,
+    parse_size,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +77,21 @@ def test_format_size_keeps_exact_bytes() -> None:
     assert format_size(65_536) == "65,536 B (64.0 KiB)"
     assert format_size(2_097_152) == "2,097,152 B (2.00 MiB)"
     assert parse_size(format_size(131_072).split(" B")[0].replace(",", "")) == 131_072
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("90", 90.0), ("90s", 90.0), ("10m", 600.0), ("1.5h", 5400.0), (" 2h ", 7200.0),
+])
+def test_durations_in_seconds_minutes_and_hours(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "h", "10 min", "-5m", "1e3", "10d"])
+def test_a_duration_that_is_not_one_is_refused_with_examples(text: str) -> None:
+    with pytest.raises(TinyNASError, match="is not a duration; use e.g. 90s, 10m or 2h"):
+        parse_duration(text)
+
+
+def test_latencies_and_compute_times_print_to_their_precision() -> None:
+    assert format_latency(28.3462) == "28.35 ms"
+    assert format_seconds(41.6) == "42 s"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinynas.search._halving import SplitData, train_stage
-from tinynas.store import CandidateRecord, RunStore
+from tinynas.data import SplitData
+from tinynas.pipeline._halving import train_stage
+from tinynas.store import CandidateRecord, RunLayout, RunStore
 from tinynas.train import SoftTargets, TrainConfig
 
 REPRESENTATIVE_SAMPLES = 512  # calibration inputs for int8 conversion
@@ -36,7 +36,7 @@ def finish(
     config: TrainConfig,
     dataset_name: str,
     seed: int,
-    out_dir: Path,
+    layout: RunLayout,
     teacher: TrainConfig | None = None,
 ) -> Finished:
     """Trains `winner` from scratch for `config.epochs` on `data`'s training and validation
@@ -46,7 +46,7 @@ def finish(
     import torch
 
     from tinynas.export import export_model
-    from tinynas.train import fit_inputs
+    from tinynas.train import fit_inputs, save_net
 
     full = SplitData(
         np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val]),
@@ -63,11 +63,11 @@ def finish(
                       replace=False)
     representative = fit_inputs(torch.from_numpy(full.x_train[pick]), arch.input_shape).numpy()
     result = export_model(
-        arch, net, out_dir, dataset_name=dataset_name, test_inputs=x_test_fit,
+        arch, net, layout.root, dataset_name=dataset_name, test_inputs=x_test_fit,
         test_labels=y_test, representative=representative,
     )
-    torch.save(net.state_dict(), out_dir / "weights.pt")
-    (out_dir / "architecture.json").write_text(arch.to_json() + "\n")
+    save_net(net, layout.chosen_weights)
+    layout.architecture.write_text(arch.to_json() + "\n")
     float_accuracy = float(result.verification.float_accuracy or 0.0)
     int8_accuracy = result.verification.int8_accuracy
     store.add_training(winner.id, epochs=config.epochs, seed=seed, stage="final-test",
@@ -80,28 +80,33 @@ def finish(
 
 def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test: np.ndarray,
                     config: TrainConfig, seed: int, mirrored: bool) -> SoftTargets:
-    """The soft targets of the run's teacher network (train/_distill.py) for `full`'s training
-    images: the teacher is trained once and kept, its weights beside the store and its record
-    (architecture, recipe, time, test accuracy) in the run's metadata under 'teacher'."""
+    """The soft targets of the run's teacher network (`tinynas.train.teacher_architecture`)
+    for `full`'s training images: the teacher is trained once and kept, its weights in the run
+    folder and its record (architecture, recipe, time, test accuracy) in the run's metadata
+    under 'teacher'."""
     import torch
 
     from tinynas.space import Architecture
-    from tinynas.space.torch_builder import build_torch
-    from tinynas.train import evaluate, soft_targets, teacher_architecture, train
+    from tinynas.train import (
+        evaluate,
+        load_net,
+        save_net,
+        soft_targets,
+        teacher_architecture,
+        train,
+    )
 
-    path = None if store.run_dir is None else store.run_dir / "weights" / "teacher.pt"
+    path = None if store.layout is None else store.layout.teacher_weights
     kept = store.get_meta("teacher")
     if kept is not None and path is not None and path.exists():
-        net = build_torch(Architecture.from_dict(kept["architecture"]))
-        net.load_state_dict(torch.load(path, weights_only=True))
+        net = load_net(Architecture.from_dict(kept["architecture"]), path)
     else:
         arch = teacher_architecture(tuple(full.x_train.shape[1:]), full.num_classes)
         result = train(arch, full.x_train, full.y_train, full.x_val[:0], full.y_val[:0], config,
                        seed)
         net = result.net
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(net.state_dict(), path)
+            save_net(net, path)
         test_accuracy = evaluate(net, torch.from_numpy(x_test), torch.from_numpy(y_test))
         store.set_meta("teacher", {
             "architecture": arch.to_dict(), "epochs": config.epochs, "seed": seed,

@@ -16,19 +16,15 @@ Every figure of the report says where it comes from (``InspectReport.provenance`
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from tinynas.convert._tflm import ArenaReport, measure_arena
+from tinynas.convert import ArenaReport, measure_arena
 from tinynas.devices import Device, get_device
 from tinynas.errors import ConversionError, ModelFileError
-from tinynas.estimators._latency import LatencyPrediction, predict_latency
+from tinynas.estimators import LatencyPrediction, file_op_costs, predict_latency
+from tinynas.native import CapturedFd2
 from tinynas.tflite_file import TFLiteModel, read_tflite
 
 ARENA_SOURCE = "measured (TFLM x86 reference build, RecordingMicroAllocator total)"
@@ -165,7 +161,7 @@ def inspect_model(
     arena = _measured_arena(model)
     if board is None:
         return InspectReport(model, arena)
-    latency = predict_latency(model.op_costs(), board)
+    latency = predict_latency(file_op_costs(model), board)
     return InspectReport(model, arena, board, latency, fit_rows(model, arena, board))
 
 
@@ -182,27 +178,11 @@ def fit_rows(model: TFLiteModel, arena: ArenaReport, device: Device) -> tuple[Fi
 def _measured_arena(model: TFLiteModel) -> ArenaReport:
     """The arena TFLM allocates; TFLM's own complaint (printed to stderr) goes in the error."""
     data = model.path.read_bytes()
-    with tempfile.TemporaryFile() as log:
-        try:
-            with _stderr_to(log):
-                return measure_arena(data)
-        except ConversionError as e:
-            log.seek(0)
-            said = [line.strip() for line in log.read().decode(errors="replace").splitlines()]
-            reason = next((line for line in said if line), str(e))
-            raise ModelFileError(
-                f"TFLite Micro cannot run {model.path.name}: {reason}"
-            ) from e
-
-
-@contextlib.contextmanager
-def _stderr_to(sink: IO[bytes]) -> Iterator[None]:
-    """Redirect file descriptor 2 (where TFLM's C++ code prints) to `sink`."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    os.dup2(sink.fileno(), 2)
+    said = CapturedFd2()
     try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with said:
+            return measure_arena(data)
+    except ConversionError as e:
+        raise ModelFileError(
+            f"TFLite Micro cannot run {model.path.name}: {said.first_line(str(e))}"
+        ) from e

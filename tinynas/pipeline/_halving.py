@@ -11,27 +11,12 @@ failure of this recipe at this scale) is retrained once with another seed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
+from tinynas.data import SplitData
 from tinynas.store import CandidateRecord, CandidateStatus, RunStore
-from tinynas.train import SoftTargets, TrainConfig, train
-
-
-@dataclass(frozen=True)
-class SplitData:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    num_classes: int
-
-
-def _weights_path(run_dir: Path | None, candidate_id: int, stage: str) -> Path | None:
-    return None if run_dir is None else run_dir / "weights" / f"{candidate_id}-{stage}.pt"
+from tinynas.train import SoftTargets, TrainConfig, load_net, save_net, train
 
 
 def _collapsed(accuracy: float, num_classes: int) -> bool:
@@ -50,16 +35,10 @@ def train_stage(
 ) -> tuple[float, Any]:
     """Trains one candidate for one stage (or loads the stored result); returns
     (validation accuracy, trained network)."""
-    import torch
-
-    from tinynas.space.torch_builder import build_torch
-
-    path = _weights_path(store.run_dir, record.id, stage)
+    path = None if store.layout is None else store.layout.weights(record.id, stage)
     done = [t for t in store.trainings(record.id) if t.stage == stage]
     if done and path is not None and path.exists():
-        net = build_torch(record.architecture)
-        net.load_state_dict(torch.load(path, weights_only=True))
-        return float(done[-1].val_accuracy or 0.0), net
+        return float(done[-1].val_accuracy or 0.0), load_net(record.architecture, path)
     store.set_status(record.id, CandidateStatus.TRAINING)
     result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
                    config, seed, net=net, soft=soft)
@@ -68,8 +47,7 @@ def train_stage(
         result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
                        config, seed + 7919, soft=soft)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(result.net.state_dict(), path)
+        save_net(result.net, path)
     store.add_training(record.id, epochs=config.epochs, seed=seed, stage=stage,
                        val_accuracy=result.val_accuracy if validated else None,
                        train_seconds=result.train_seconds,

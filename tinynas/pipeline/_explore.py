@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from tinynas.devices import Device
-from tinynas.estimators import estimate
-from tinynas.search._base import BaseStrategy
-from tinynas.search._constraints import Budget
+from tinynas.estimators import Budget, estimate
+from tinynas.search import BaseStrategy
 from tinynas.space import Architecture
 from tinynas.store import CandidateStatus, RunStore
 
@@ -35,12 +34,14 @@ def replay(store: RunStore, strategy: BaseStrategy, metric_name: str) -> int:
     """Tells the strategy every stored result in evaluation order; returns how many."""
     records = store.candidates()
     for record in records:
-        score = record.scores.get(metric_name) if record.status != CandidateStatus.REJECTED else None
+        score = (record.scores.get(metric_name)
+                 if record.status != CandidateStatus.REJECTED else None)
         strategy.tell(record.architecture, score)
     return len(records)
 
 
-def resize_batch(batch: tuple[np.ndarray, np.ndarray], arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+def resize_batch(batch: tuple[np.ndarray, np.ndarray],
+                 arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
     """The metric batch at the candidate's input resolution (grid strategy)."""
     x, y = batch
     if tuple(x.shape[1:]) == tuple(arch.input_shape):

@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 
 from tinynas.devices import get_device
+from tinynas.estimators import Budget
 from tinynas.metrics import get_metric
-from tinynas.search._base import SearchSpace
-from tinynas.search._capacity import capacity_picks
-from tinynas.search._constraints import Budget
-from tinynas.search._run import SearchConfig, _capacity_records, run_search
+from tinynas.pipeline import SearchConfig, run_search
+from tinynas.pipeline._run import _capacity_records
+from tinynas.search import SearchSpace, capacity_picks
 from tinynas.store import RunStore
 
 DEVICE = get_device("stm32")
 BUDGET = Budget.for_device(DEVICE, max_ram_bytes=16_000)
 SPACE = SearchSpace((8, 8, 1), 10)  # digits
+
+pytestmark = pytest.mark.slow  # capacity picks sample thousands of networks: seconds a test
 
 
 def _config(out: Path) -> SearchConfig:
@@ -42,7 +44,7 @@ def test_capacity_records_are_stored_once_and_found_again(tmp_path: Path) -> Non
     assert first[0].scores["relu_count"] > 0
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_a_capacity_pick_joins_the_shortlist_and_is_trained(tmp_path: Path) -> None:
     config = _config(tmp_path / "run")
     summary = run_search(config)
@@ -54,4 +56,4 @@ def test_a_capacity_pick_joins_the_shortlist_and_is_trained(tmp_path: Path) -> N
         count = store.count()
     assert pick.hash == arch.content_hash and pick.estimates["macs"] == est.macs
     assert pick_id in halving and len(halving) == 3  # two by score, one capacity pick
-    assert count == summary["evaluated"] == 21  # the explored candidates and the pick
+    assert count == summary.evaluated == 21  # the explored candidates and the pick

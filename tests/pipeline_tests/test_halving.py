@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from tinynas.data import load_dataset
-from tinynas.search._halving import SplitData, successive_halving
+import pytest
+
+from tinynas.data import SplitData, load_dataset
+from tinynas.pipeline import successive_halving
 from tinynas.space import Architecture, Pooling
 from tinynas.store import CandidateStatus, RunStore
 from tinynas.testing.archs import conv, serial
 from tinynas.train import TrainConfig
+
+pytestmark = pytest.mark.train
 
 
 def _data() -> SplitData:

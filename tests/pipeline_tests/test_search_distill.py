@@ -8,22 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from search_helpers import run_cli
+from helpers import run_cli
 
-from tinynas.data import load_dataset
+from tinynas.data import SplitData, load_dataset
 from tinynas.errors import TinyNASError
-from tinynas.search._finish import teacher_targets
-from tinynas.search._halving import SplitData
-from tinynas.search._run import (
-    DISTILL_WEIGHT,
-    TEACHER_MAX_EPOCHS,
-    SearchConfig,
-    _open_store,
-    _teacher_summary,
-    distilled_recipes,
-    recipe_for,
-)
-from tinynas.store import RunStore
+from tinynas.pipeline import RESUME_FIXED, SearchConfig, teacher_targets
+from tinynas.pipeline._summary import teacher_summary
+from tinynas.store import RunStore, open_run
+from tinynas.train import DISTILL_WEIGHT, TEACHER_MAX_EPOCHS, distilled_recipes, recipe_for
 
 
 def test_distilled_recipes_replace_label_smoothing_and_cap_the_teacher() -> None:
@@ -38,13 +30,16 @@ def test_distilled_recipes_replace_label_smoothing_and_cap_the_teacher() -> None
 
 def test_a_run_is_resumed_only_with_the_distillation_it_started_with(tmp_path: Path) -> None:
     plain = SearchConfig(device="nucleo-l4r5zi", out=tmp_path / "run", dataset="digits")
-    _open_store(plain, resume=False).close()
+    open_run(plain.out, plain.to_dict(), False, RESUME_FIXED).close()
+    distilled = replace(plain, distill=True)
     with pytest.raises(TinyNASError, match="distill=False, not True"):
-        _open_store(replace(plain, distill=True), resume=True)
-    _open_store(plain, resume=True).close()
+        open_run(distilled.out, distilled.to_dict(), True, RESUME_FIXED)
+    open_run(plain.out, plain.to_dict(), True, RESUME_FIXED).close()
 
 
 @pytest.mark.slow
+@pytest.mark.train
+@pytest.mark.cli
 def test_a_distilled_search_keeps_its_teacher_and_reports_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = run_cli("search", "--device", "stm32", "--dataset", "digits", "--strategy", "random",
@@ -53,12 +48,12 @@ def test_a_distilled_search_keeps_its_teacher_and_reports_it(tmp_path: Path) -> 
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     with RunStore.open(out, writable=False) as store:
-        teacher = _teacher_summary(store)
-    assert teacher is not None and teacher["epochs"] == 20 and teacher["params"] > 100_000
-    assert 0.8 < teacher["test_accuracy"] <= 1.0  # chance is 0.1
+        teacher = teacher_summary(store)
+    assert teacher is not None and teacher.epochs == 20 and teacher.params > 100_000
+    assert 0.8 < teacher.test_accuracy <= 1.0  # chance is 0.1
     screen = " ".join(result.stdout.split())  # the summary table, wrapped at any width
-    assert f"distilled from a {teacher['params']:,}-parameter CNN" in screen
-    assert f"float {teacher['test_accuracy']:.2%}" in screen
+    assert f"distilled from a {teacher.params:,}-parameter CNN" in screen
+    assert f"float {teacher.test_accuracy:.2%}" in screen
     assert (out / "weights" / "teacher.pt").exists()
     assert "distilled from a teacher CNN" in (out / "report.md").read_text()
     # the kept teacher is loaded, not trained again: the same targets, the same record

@@ -20,7 +20,7 @@ import pytest
 from search_helpers import MAX_RAM, search_args
 
 from tinynas.errors import StoreError
-from tinynas.search._run import SearchConfig, run_search
+from tinynas.pipeline import SearchConfig, run_search
 from tinynas.store import RunStore, summarize
 
 CANDIDATES = 800  # a few seconds of exploration: relu_count is analytic
@@ -52,6 +52,7 @@ def stored(run: Path) -> Stored:
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_a_killed_search_resumes_without_losing_or_repeating_a_candidate(tmp_path: Path) -> None:
     run, log = tmp_path / "run", tmp_path / "first.log"
     with log.open("w") as err:
@@ -90,6 +91,7 @@ class _Interrupted(Exception):
 
 
 @pytest.mark.slow
+@pytest.mark.train
 def test_a_search_stopped_in_successive_halving_resumes_with_the_same_shortlist(
     tmp_path: Path,
 ) -> None:
@@ -115,4 +117,4 @@ def test_a_search_stopped_in_successive_halving_resumes_with_the_same_shortlist(
     rung0 = [cid for cid, stage in stages if stage == "halving-0"]
     assert len(rung0) == config.shortlist  # the shortlist it started with, not another one
     assert [cid for cid, stage in stages if stage == "halving-1"] != []
-    assert (summary["candidate_id"], "final") in stages
+    assert (summary.candidate_id, "final") in stages

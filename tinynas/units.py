@@ -1,4 +1,6 @@
-"""Size strings of the command line: ``65536``, ``64KB``, ``64KiB``, ``1.5MB``, ``2MiB``.
+"""Units of the command line and of printed figures: sizes, durations and latencies.
+
+Size strings: ``65536``, ``64KB``, ``64KiB``, ``1.5MB``, ``2MiB``.
 
 Decimal and binary prefixes mean what the standards say (IEC 80000-13), so that a limit is
 never off by 2.4 %:
@@ -17,6 +19,8 @@ Units are matched without regard to case (``kb``, ``KB`` and ``kB`` are all 1,00
 ``kib`` is 1,024). A fraction is accepted when it comes to a whole number of bytes
 (``0.5KiB`` = 512). Anything else (``64K``, ``-1``, ``1e6``, ``64 GB``, ``0``) is refused
 with a :class:`SizeError` that says what is accepted.
+
+Duration strings: ``90`` or ``90s``, ``10m``, ``1.5h`` (seconds, minutes, hours).
 """
 
 from __future__ import annotations
@@ -76,3 +80,29 @@ def format_size(size_bytes: float) -> str:
     if abs(size_bytes) < 1024**2:
         return f"{size_bytes:,.0f} B ({size_bytes / 1024:,.1f} KiB)"
     return f"{size_bytes:,.0f} B ({size_bytes / 1024**2:,.2f} MiB)"
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*")
+_SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration string: ``"90"`` or ``"90s"``, ``"10m"``, ``"1.5h"``.
+
+    Raises:
+        TinyNASError: Not a number with an optional s, m or h.
+    """
+    match = _DURATION.fullmatch(text)
+    if not match:
+        raise TinyNASError(f"time budget {text!r} is not a duration; use e.g. 90s, 10m or 2h")
+    return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
+
+
+def format_latency(latency_ms: float) -> str:
+    """``12.34 ms``: latencies are printed to a hundredth of a millisecond."""
+    return f"{latency_ms:.2f} ms"
+
+
+def format_seconds(seconds: float) -> str:
+    """``42 s``: compute times are printed to the second."""
+    return f"{seconds:.0f} s"

@@ -7,8 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tinynas.devices import Device, get_device
-from tinynas.estimators import Estimate, estimate
-from tinynas.search import Budget
+from tinynas.estimators import Budget, Estimate, estimate
 from tinynas.space import Architecture, ConvBlock, ConvLayer
 
 

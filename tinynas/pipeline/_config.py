@@ -1,0 +1,43 @@
+"""`SearchConfig`: everything a search run is asked to do, as stored in its run store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinynas.space import SpaceConfig
+
+# settings a resumed run must share with the run it continues: its candidates were evaluated,
+# split and trained under them
+RESUME_FIXED = ("device", "dataset", "strategy", "seed", "distill")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    device: str
+    out: Path
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    strategy: str = "evolution"
+    metric: str = "auto"
+    candidates: int | None = None
+    time_budget_s: float | None = None
+    max_flash_bytes: int | None = None
+    max_ram_bytes: int | None = None
+    max_latency_ms: float | None = None
+    max_unas_peak_bytes: int | None = None
+    max_unas_size_bytes: int | None = None  # μNAS's model size: one byte per parameter
+    shortlist: int = 8
+    capacity_picks: int = 0  # shortlist slots for regular networks of most capacity
+    halving_epochs: float = 1.0  # epochs of the first rung
+    epochs: float = 10.0  # full training of the winner
+    train_subset: int | None = None  # at most this many training images (quick runs)
+    distill: bool = False  # train a teacher and distill it into the winner
+    seed: int = 0
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out"] = str(self.out)
+        return d

@@ -1,0 +1,127 @@
+"""`run_search`: one search from a board and a dataset to a verified int8 model.
+
+Stages: explore (estimators reject, a metric scores), Pareto front, shortlist, successive
+halving, full training of the winner, int8 conversion and export, report. Each stage commits
+its results to the run store, so `resume=True` continues a killed run where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from tinynas.data import SplitData, holdout_split
+from tinynas.devices import Device
+from tinynas.errors import TinyNASError
+from tinynas.estimators import Budget
+from tinynas.metrics import BaseMetric
+from tinynas.pipeline._config import RESUME_FIXED, SearchConfig
+from tinynas.pipeline._explore import ExploreLimits, explore, replay, resize_batch
+from tinynas.pipeline._finish import finish
+from tinynas.pipeline._halving import successive_halving
+from tinynas.pipeline._metric import make_metric, resolve_metric
+from tinynas.pipeline._report import write_report
+from tinynas.pipeline._summary import SearchSummary, nothing_fits, summarize
+from tinynas.search import SearchSpace, capacity_picks, diverse_shortlist, pareto_front
+from tinynas.store import CandidateRecord, CandidateStatus, RunLayout, RunStore, open_run
+from tinynas.train import distilled_recipes, recipe_for
+
+METRIC_BATCH = 64  # images in the batch trainingless metrics score on
+DEFAULT_CANDIDATES = 1000  # explored when neither a count nor a time budget is given
+
+Progress = Callable[[str, int, int | None], None]  # stage, done, total
+
+
+def run_search(config: SearchConfig, resume: bool = False, progress: Progress | None = None,
+               devices_dir: str | Path | None = None) -> SearchSummary:
+    """Runs (or resumes) a search; returns the summary of its chosen model."""
+    from tinynas.data import load_dataset
+    from tinynas.devices import get_device
+    from tinynas.search import get_strategy
+    from tinynas.train import pick_device
+
+    started = time.monotonic()
+    device = get_device(config.device, devices_dir)
+    budget = Budget.for_device(device, config.max_flash_bytes, config.max_ram_bytes,
+                               config.max_latency_ms, config.max_unas_peak_bytes,
+                               config.max_unas_size_bytes)
+    ds = load_dataset(config.dataset, config.data_dir)
+    metric_name = resolve_metric(config.metric, ds.name)
+    metric = make_metric(metric_name, device, budget, ds.name)
+    store = open_run(config.out, config.to_dict(), resume, RESUME_FIXED)
+    layout = RunLayout(config.out)
+    try:
+        store.set_meta("status", "running")
+        store.set_meta("metric", metric_name)
+        space = SearchSpace(ds.input_shape, ds.num_classes, config.space)
+        strategy = get_strategy(config.strategy, space, config.seed + store.count())
+        replay(store, strategy, metric_name)
+        pick = np.random.default_rng(config.seed).choice(len(ds.x_train), METRIC_BATCH, False)
+        batch = (ds.x_train[pick], ds.y_train[pick])
+        limits = ExploreLimits(config.candidates, config.time_budget_s)
+        if limits.candidates is None and limits.time_budget_s is None:
+            limits = ExploreLimits(candidates=DEFAULT_CANDIDATES)
+        explore(store, strategy, metric, batch, device, budget, limits, config.seed,
+                on_result=lambda n: progress and progress("explore", n, limits.candidates))
+        picks = _capacity_records(store, space, device, budget, metric, batch, config)
+        scored = store.candidates(CandidateStatus.SCORED) + store.candidates(
+            CandidateStatus.TRAINED) + store.candidates(CandidateStatus.TRAINING)
+        scored = [r for r in scored if metric_name in r.scores]
+        if not scored:
+            raise TinyNASError(nothing_fits(store, budget))
+        points = [(-r.scores[metric_name], r.estimates.get("latency_ms") or 0.0,
+                   r.estimates["arena_bytes"], r.estimates["flash_bytes"]) for r in scored]
+        store.mark_front([scored[i].id for i in pareto_front(points)])
+        shortlist = diverse_shortlist(scored, metric_name, config.shortlist - len(picks),
+                                      exclude=[r.id for r in picks]) + picks
+        data = holdout_split(ds, config.seed, config.train_subset)
+        train_config = recipe_for(ds.name, config.epochs)
+        counter = iter(range(1, 10**9))
+        winner = successive_halving(
+            store, shortlist, data, train_config, config.halving_epochs, config.seed,
+            on_trained=lambda *a: progress and progress("train", next(counter), None))
+        if progress:
+            progress("final", 0, 1)
+        whole = SplitData(ds.x_train, ds.y_train, data.x_val[:0], data.y_val[:0], ds.num_classes)
+        if config.train_subset is not None:  # a quick run trains the winner on its subset too
+            whole = SplitData(np.concatenate([data.x_train, data.x_val]),
+                              np.concatenate([data.y_train, data.y_val]),
+                              data.x_val[:0], data.y_val[:0], ds.num_classes)
+        final_config, teacher_config = train_config, None
+        if config.distill:
+            final_config, teacher_config = distilled_recipes(train_config)
+        done = finish(store, winner, whole, ds.x_test, ds.y_test, final_config, ds.name,
+                      config.seed, layout, teacher=teacher_config)
+        if progress:
+            progress("final", 1, 1)
+        summary = summarize(config, store, device.name, budget, metric_name, done,
+                            time.monotonic() - started, pick_device())
+        write_report(store, summary, layout)
+        store.finish("finished")
+        return summary
+    except TinyNASError:
+        store.finish("failed")
+        raise
+    finally:
+        store.close()
+
+
+def _capacity_records(store: RunStore, space: SearchSpace, device: Device, budget: Budget,
+                      metric: BaseMetric, batch: tuple[np.ndarray, np.ndarray],
+                      config: SearchConfig) -> list[CandidateRecord]:
+    """The capacity picks (`tinynas.search.capacity_picks`) as stored candidates, scored by
+    the run's metric; the picks are seeded, so a resumed run finds the ones it stored before."""
+    records = []
+    k = min(config.capacity_picks, config.shortlist)
+    for arch, est in capacity_picks(space, device, budget, k, config.seed):
+        record = store.find(arch.content_hash)
+        if record is None:
+            score = float(metric.score(arch, resize_batch(batch, arch), config.seed))
+            record = store.add_candidate(arch, CandidateStatus.SCORED, est.to_dict(),
+                                         {metric.name: score})
+        records.append(record)
+    store.set_meta("capacity_picks", [r.id for r in records])
+    return records
