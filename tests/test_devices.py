@@ -190,6 +190,15 @@ def test_user_dir_adds_a_board(tmp_path: Path) -> None:
     assert "my-board" not in load_catalogue()
 
 
+def test_a_board_whose_file_name_has_capitals_is_found_by_the_name_it_is_listed_under(
+    tmp_path: Path,
+) -> None:
+    write_board(tmp_path, "MyBoard", aliases='["myboard-alias"]')
+    assert "MyBoard" in load_catalogue(tmp_path)
+    assert get_device("MyBoard", tmp_path).name == "MyBoard"
+    assert get_device("myboard", tmp_path).name == "MyBoard"
+
+
 def test_user_dir_overrides_a_builtin_board(tmp_path: Path) -> None:
     write_board(tmp_path, "nucleo-l4r5zi", aliases='["stm32", "mine"]', sram_bytes="700_000")
     assert get_device("stm32", tmp_path).sram_bytes == 700_000

@@ -314,8 +314,8 @@ def get_device(name_or_alias: str, devices_dir: str | Path | None = None) -> Dev
         BoardNotFoundError: No such board; the message suggests close names.
     """
     catalogue = load_catalogue(devices_dir)
-    keys = dict(catalogue)
-    keys.update({alias: d for d in catalogue.values() for alias in d.aliases})
+    keys = {name.lower(): d for name, d in catalogue.items()}  # a file may be MyBoard.toml
+    keys.update({alias.lower(): d for d in catalogue.values() for alias in d.aliases})
     wanted = name_or_alias.strip().lower()
     if wanted in keys:
         return keys[wanted]

@@ -70,3 +70,16 @@ def test_construction_checks() -> None:
         Dataset("bad", x, y, np.zeros((4, 3)), y, ("a", "b"))
     with pytest.raises(DatasetError, match="one integer class index"):
         Dataset("bad", x, y.astype(float), x, y, ("a", "b"))
+
+
+@pytest.mark.parametrize(("part", "bad"),
+                         [("train", np.nan), ("test", np.inf), ("train", -np.inf)])
+def test_non_finite_inputs_are_refused_naming_the_array_and_index(part: str, bad: float) -> None:
+    x = np.zeros((20, 2, 3), np.float32)
+    x[7, 1, 2] = bad
+    clean = np.zeros((20, 2, 3), np.float32)
+    y = np.arange(20) % 2
+    x_train, x_test = (x, clean) if part == "train" else (clean, x)
+    with pytest.raises(DatasetError, match=rf"x_{part}\[7, 1, 2\] is {bad}, and 1 value\(s\) in "
+                                           "all are not finite; replace or drop them"):
+        Dataset("bad", x_train, y, x_test, y, ("a", "b"))

@@ -136,3 +136,28 @@ def test_data_errors(untrained: dict[str, Path], tmp_path: Path) -> None:
     _one_line_error(_cli(*args, "--data", tmp_path / "nox.npz"), "no array 'x'", "inputs")
     (tmp_path / "text.npz").write_text("x,y\n1,2\n")
     _one_line_error(_cli(*args, "--data", tmp_path / "text.npz"), "not an .npz archive")
+
+
+@pytest.mark.cli
+def test_non_finite_data_and_weights_are_refused_before_conversion(
+    untrained: dict[str, Path], tmp_path: Path,
+) -> None:
+    import torch
+
+    args = ("--arch", untrained["arch"], "--weights", untrained["weights"])
+    x = np.zeros((4, 8, 8, 1), np.float32)
+    x[2, 3, 1, 0] = np.inf
+    np.savez(tmp_path / "inf.npz", x=x, y=np.zeros(4, np.int64))
+    _one_line_error(_cli(*args, "--data", tmp_path / "inf.npz", "--out", tmp_path / "a"),
+                    "inf at [2, 3, 1, 0]", "1 non-finite value(s)")
+    np.savez(tmp_path / "text.npz", x=np.array(["a", "b"]))
+    _one_line_error(_cli(*args, "--data", tmp_path / "text.npz", "--out", tmp_path / "b"),
+                    "are not numbers")
+    state = torch.load(untrained["weights"], weights_only=True)
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name].view(-1)[0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    _one_line_error(_cli("--arch", untrained["arch"], "--weights", tmp_path / "nan.pt",
+                         "--data", untrained["data"], "--out", tmp_path / "c"),
+                    f"non-finite values in {name}")
+    assert not any((tmp_path / d).exists() for d in "abc")

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -84,6 +85,45 @@ def cli(ctx: click.Context, debug: bool) -> None:
         os.environ[DEBUG_ENV] = "1"
 
 
+# click >= 8.2 raises it for a group run without a command; click 8.1 prints the help itself
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def usage_error_line(e: click.UsageError) -> str:
+    """Click's usage error as the text of one ``error:`` line: ``--epochs: nan is not a finite
+    number greater than 0 (see 'tinynas search --help')``, ``missing option '--device' (...)``."""
+    message = e.format_message()
+    if isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter):
+        hint = _param_hint(e)
+        if hint:
+            message = f"{hint}: {e.message}"
+    message = _one_line(message).rstrip(".")
+    first = message.split(" ", 1)[0]
+    if first.isalpha() and first.istitle():  # "Missing option" -> "missing option"; not "DEVICE"
+        message = message[0].lower() + message[1:]
+    if e.ctx is not None:
+        help_option = (e.ctx.help_option_names or ["--help"])[0]
+        message += f" (see '{e.ctx.command_path} {help_option}')"
+    return message
+
+
+def _param_hint(e: click.BadParameter) -> str | None:
+    """``--epochs`` (or ``DEVICE`` for an argument): the parameter that click names quoted."""
+    if isinstance(e.param_hint, str):
+        return e.param_hint.strip("'")
+    if e.param_hint is not None:
+        return " / ".join(h.strip("'") for h in e.param_hint)
+    if isinstance(e.param, click.Option):
+        return " / ".join(e.param.opts)
+    if e.param is not None:
+        return e.param.human_readable_name
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line and exit status 2 for any tinynas error."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -92,8 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except _NO_ARGS_IS_HELP as e:  # a bare group: its help, as click prints it
         e.show()
+        sys.exit(e.exit_code)
+    except click.UsageError as e:
+        click.echo(f"error: {usage_error_line(e)}", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        click.echo(f"error: {_one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import SEED, devices_dir_option, json_option
 from tinynas.errors import SearchSpaceError, TinyNASError
 
 
@@ -87,8 +87,9 @@ def arch() -> None:
 @arch.command("sample")
 @click.option("--input-shape", "input_shape", default="28x28x1", show_default=True,
               help="HxWxC, LxC or L.")
-@click.option("--classes", default=10, show_default=True, type=click.IntRange(2))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--classes", default=10, show_default=True,
+              type=click.IntRange(2, 2**31 - 1))  # a TFLite tensor dimension is an int32
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--device", default=None, help="Sample until the architecture fits this board.")
 @devices_dir_option
 @click.option("--max-tries", default=10_000, show_default=True, type=click.IntRange(1))
@@ -143,7 +144,8 @@ def show_cmd(path: str, device: str | None, devices_dir: Path | None, as_json: b
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="The .tflite to write.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random weights.")
+@click.option("--seed", default=0, show_default=True, type=SEED,
+              help="Seed of the random weights.")
 @json_option("Print JSON only.")
 def convert_cmd(path: str, out: str, seed: int, as_json: bool) -> None:
     """Convert an architecture (random weights) to int8 TFLite and check it in TFLM."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import POSITIVE, devices_dir_option, json_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -145,7 +145,7 @@ def _as_json(device: Device, calibration: Calibration, latency: LatencyModel,
 @devices_dir_option
 @click.option(
     "--prior-width",
-    type=float,
+    type=POSITIVE,
     default=10.0,
     show_default=True,
     help="Width of the prior around the current coefficients, as a multiple of each.",

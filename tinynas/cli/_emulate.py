@@ -6,18 +6,20 @@ from pathlib import Path
 
 import click
 
-from tinynas.cli._options import devices_dir_option
+from tinynas.cli._options import BAUD, NON_NEGATIVE, SEED, TCP_PORT, devices_dir_option
 
 
 @click.command("emulate")
 @click.argument("device_name", metavar="DEVICE")
 @click.option("--pty", "use_pty", is_flag=True, help="Serve on a new pseudo-terminal (default).")
-@click.option("--tcp", "tcp_port", type=int, default=None, metavar="PORT",
+@click.option("--tcp", "tcp_port", type=TCP_PORT, default=None, metavar="PORT",
               help="Serve on 127.0.0.1:PORT (socket://127.0.0.1:PORT); 0 picks a free port.")
-@click.option("--baud", type=int, default=None, help="Pace bytes at this baud rate, like a UART.")
-@click.option("--seed", default=1, show_default=True, help="Seed of jitter and counters.")
-@click.option("--jitter", default=0.005, show_default=True, help="Relative jitter of op cycles.")
-@click.option("--chunk-bytes", default=4096, show_default=True,
+@click.option("--baud", type=BAUD, default=None, help="Pace bytes at this baud rate, like a UART.")
+@click.option("--seed", default=1, show_default=True, type=SEED,
+              help="Seed of jitter and counters.")
+@click.option("--jitter", default=0.005, show_default=True, type=NON_NEGATIVE,
+              help="Relative jitter of op cycles.")
+@click.option("--chunk-bytes", default=4096, show_default=True, type=click.IntRange(1, 0xFFFF),
               help="Largest upload frame payload it accepts.")
 @click.option("--fault", "faults", multiple=True, metavar="SPEC",
               help="Inject a fault (PROTOCOL.md section 9); also $TINYNAS_EMULATOR_FAULTS.")
@@ -40,8 +42,6 @@ def emulate(device_name: str, use_pty: bool, tcp_port: int | None, baud: int | N
 
     if use_pty and tcp_port is not None:
         raise ProfilerError("give --pty or --tcp PORT, not both")
-    if not 1 <= chunk_bytes <= 0xFFFF:
-        raise ProfilerError(f"--chunk-bytes must be 1..65535, got {chunk_bytes}")
     device = get_device(device_name, devices_dir)
     fault_set = Faults.parse([*Faults.env_specs(), *faults])
     image = slot_plan(device, _read(slot_model)) if slot_model else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import FRACTION, devices_dir_option, json_option
 
 if TYPE_CHECKING:
     from tinynas.export import ExportResult
@@ -79,7 +79,7 @@ def _summary_lines(result: ExportResult) -> list[str]:
               help="An .npz with 'x' (float test inputs), optional 'y' (labels) and optional "
                    "'x_calibration' (calibration inputs; default: the first 256 of 'x').")
 @click.option("--dataset-name", default=None, help="Dataset name for the card and the C names.")
-@click.option("--float-accuracy", type=click.FloatRange(0, 1), default=None,
+@click.option("--float-accuracy", type=FRACTION, default=None,
               help="The trainer's float accuracy (0..1); default: recomputed on 'x', 'y'.")
 @click.option("--name", default=None,
               help="Model name for the C symbols (default: <dataset>_<hash>).")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import BAUD, CANDIDATE_ID, FiniteFloat, devices_dir_option, json_option
 from tinynas.profile import Timeouts
 
 if TYPE_CHECKING:
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from tinynas.profile import ProfileResult
+
+_MAX_RUNS = 10_000  # timed runs, and warm-up runs (profilers/PROTOCOL.md, infer N W)
 
 
 def console() -> Console:
@@ -83,23 +85,26 @@ def _ops_table(result: ProfileResult) -> Table:
 @click.option("--port", default=None, help="Serial port, pty path or socket://HOST:PORT URL.")
 @click.option("--emulate", "emulate", default=None, metavar="DEVICE",
               help="Start an emulated DEVICE in this process instead (latency emulated).")
-@click.option("--runs", default=10, show_default=True, help="Timed runs.")
-@click.option("--warmup", default=1, show_default=True, help="Untimed runs first.")
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(1, _MAX_RUNS),
+              help="Timed runs.")
+@click.option("--warmup", default=1, show_default=True, type=click.IntRange(0, _MAX_RUNS),
+              help="Untimed runs first.")
 @click.option("--input", "input_kind", type=click.Choice(["random", "zeros"]), default="random",
               show_default=True, help="Input tensor: the protocol's seeded generator, or zeros.")
-@click.option("--seed", default=1, show_default=True, help="Seed of the random input.")
-@click.option("--baud", type=int, default=None,
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(1, 2**32 - 1),
+              help="Seed of the protocol's input generator.")
+@click.option("--baud", type=BAUD, default=None,
               help="Line rate (default: the board's, or 115200).")
 @devices_dir_option
 @click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Record the result in this search run's store.")
-@click.option("--candidate", "candidate_id", type=int, default=None,
+@click.option("--candidate", "candidate_id", type=CANDIDATE_ID, default=None,
               help="With --run: the candidate MODEL is (default: the run's chosen model).")
-@click.option("--reply-timeout", "reply_s", type=float, default=Timeouts.reply_s,
-              show_default=True, metavar="SECONDS",
+@click.option("--reply-timeout", "reply_s", type=FiniteFloat(0, 3600, min_open=True),
+              default=Timeouts.reply_s, show_default=True, metavar="SECONDS",
               help="Longest wait for each reply line of a command.")
-@click.option("--infer-timeout", "infer_line_s", type=float, default=Timeouts.infer_line_s,
-              show_default=True, metavar="SECONDS",
+@click.option("--infer-timeout", "infer_line_s", type=FiniteFloat(0, 86400, min_open=True),
+              default=Timeouts.infer_line_s, show_default=True, metavar="SECONDS",
               help="Longest wait for each line while the board runs inferences (raise it for "
                    "a model slower than this per run).")
 @json_option()

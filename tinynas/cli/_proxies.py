@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import POSITIVE, SEED, devices_dir_option, json_option
 
 
 @click.group()
@@ -60,7 +60,7 @@ def _size(value: str | None) -> int | None:
               help="Board whose budget the architectures must fit (tinynas devices).")
 @click.option("--samples", default=200, show_default=True, type=click.IntRange(2),
               help="Architectures that fit the board.")
-@click.option("--epochs", default=2.0, show_default=True, type=click.FloatRange(0, min_open=True),
+@click.option("--epochs", default=2.0, show_default=True, type=POSITIVE,
               help="Training epochs per architecture (one fixed recipe).")
 @click.option("--metrics", "metric_names", multiple=True,
               help="Metrics to validate, comma-separated (default: every metric).")
@@ -72,11 +72,11 @@ def _size(value: str | None) -> int | None:
               help="Architectures trained twice for the noise ceiling.")
 @click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB.")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
-@click.option("--max-latency", default=None, type=float, help="Predicted latency limit, ms.")
+@click.option("--max-latency", default=None, type=POSITIVE, help="Predicted latency limit, ms.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Results folder (default runs/proxies/<dataset>, or under "
                    "$TINYNAS_PROXIES_DIR); search --metric auto reads it there.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--resume", is_flag=True, help="Continue the validation kept in --out.")
 @devices_dir_option
 @json_option("Print JSON to stdout.")

@@ -7,24 +7,31 @@ from pathlib import Path
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import (
+    CANDIDATE_ID,
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    devices_dir_option,
+    json_option,
+)
 
 
 @click.command()
 @click.argument("run", type=click.Path(file_okay=False))
-@click.option("--candidate", "candidate_id", type=int, default=None,
+@click.option("--candidate", "candidate_id", type=CANDIDATE_ID, default=None,
               help="Candidate id (default: the run's chosen model).")
 @click.option("--method", type=click.Choice(["rarts", "darts1"]), default="rarts",
               show_default=True)
-@click.option("--epochs", type=float, default=3.0, show_default=True, help="Search epochs.")
-@click.option("--lambda", "lam", type=float, default=1.0, show_default=True,
+@click.option("--epochs", type=POSITIVE, default=3.0, show_default=True, help="Search epochs.")
+@click.option("--lambda", "lam", type=NON_NEGATIVE, default=1.0, show_default=True,
               help="RARTS lambda (weight of the auxiliary loss).")
-@click.option("--beta", type=float, default=1.0, show_default=True,
+@click.option("--beta", type=NON_NEGATIVE, default=1.0, show_default=True,
               help="RARTS beta (coupling of the two networks).")
-@click.option("--mu", type=float, default=2.0, show_default=True,
+@click.option("--mu", type=NON_NEGATIVE, default=2.0, show_default=True,
               help="Weight of the flash/RAM/latency penalty.")
-@click.option("--retrain-epochs", type=float, default=10.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--retrain-epochs", type=POSITIVE, default=10.0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @devices_dir_option
 @json_option("Print the summary as JSON only.")
 def refine(run: str, candidate_id: int | None, method: str, epochs: float, lam: float,

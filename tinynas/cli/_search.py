@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tinynas.cli._options import devices_dir_option, json_option
+from tinynas.cli._options import POSITIVE, SEED, devices_dir_option, json_option
 
 if TYPE_CHECKING:
     from tinynas.pipeline import SearchConfig, SearchSummary
@@ -79,7 +79,7 @@ def _size(value: str | None) -> int | None:
 @click.option("--max-flash", default=None,
               help="Model file limit, e.g. 64KB (tighter than the board).")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
-@click.option("--max-latency", default=None, type=float, help="Predicted latency limit, ms.")
+@click.option("--max-latency", default=None, type=POSITIVE, help="Predicted latency limit, ms.")
 @click.option("--max-unas-peak", default=None, help="μNAS peak-activation limit, e.g. 12.6KB.")
 @click.option("--max-unas-size", default=None,
               help="μNAS model-size limit (one byte per parameter), e.g. 64KB.")
@@ -87,9 +87,9 @@ def _size(value: str | None) -> int | None:
 @click.option("--capacity-picks", default=0, show_default=True, type=click.IntRange(0),
               help="Shortlist slots for the regular networks that use most of the budget "
                    "(worth it for long --epochs).")
-@click.option("--halving-epochs", default=1.0, show_default=True, type=float,
+@click.option("--halving-epochs", default=1.0, show_default=True, type=POSITIVE,
               help="Epochs of the first successive-halving rung.")
-@click.option("--epochs", default=10.0, show_default=True, type=float,
+@click.option("--epochs", default=10.0, show_default=True, type=POSITIVE,
               help="Epochs of the winner's full training.")
 @click.option("--distill", is_flag=True,
               help="Train a large teacher network (not bound by the board) and distill it into "
@@ -97,7 +97,7 @@ def _size(value: str | None) -> int | None:
 @click.option("--train-subset", default=None, type=click.IntRange(100),
               help="Train on at most this many images (quick runs).")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--resume", is_flag=True, help="Continue the run in --out.")
 @click.option("--refine", type=click.Choice(["rarts", "darts1"]), default=None,
               help="Then refine the winner's widths under the budget (tinynas refine).")

@@ -122,6 +122,13 @@ def _check_part(dataset: Dataset, part: str) -> None:
             f"dataset '{dataset.name}': x_{part} has shape {x.shape} for {len(y)} labels; "
             f"give x_{part} one row per label (N, ...) and at least one sample"
         )
+    finite = np.isfinite(x)
+    if not finite.all():  # NaN or inf would train to NaN and crash the int8 converter
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise DatasetError(
+            f"dataset '{dataset.name}': x_{part}{list(where)} is {x[where]}, and "
+            f"{int((~finite).sum())} value(s) in all are not finite; replace or drop them"
+        )
     low, high = int(y.min()), int(y.max())
     if low < 0 or high >= dataset.num_classes:
         raise DatasetError(

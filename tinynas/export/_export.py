@@ -124,12 +124,20 @@ def _facts(model: Any, arena_bytes: int) -> ModelFacts:
 
 def _checked_inputs(arch: Architecture, x: Any, what: str) -> np.ndarray:
     """`x` as float32 (N, *input_shape), or an ExportError saying what is wrong."""
-    x = np.asarray(x, dtype=np.float32)
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise ExportError(f"{what} are not numbers ({e}); give float arrays") from e
     if x.ndim < 1 or len(x) == 0 or x.shape[1:] != tuple(arch.input_shape):
         raise ExportError(
             f"{what} have shape {list(x.shape)} but the architecture takes "
             f"(N, {', '.join(map(str, arch.input_shape))}) with N >= 1"
         )
+    finite = np.isfinite(x)
+    if not finite.all():  # the converter's calibration and TFLM would take NaN or inf as is
+        where = [int(i) for i in np.argwhere(~finite)[0]]
+        raise ExportError(f"{what} hold {x[tuple(where)]} at {where} and "
+                          f"{int((~finite).sum())} non-finite value(s) in all; replace them")
     return x
 
 
@@ -224,6 +232,10 @@ def _load_net(arch: Architecture, path: Path) -> TorchNet:
             f"the weights in '{path}' do not belong to architecture {arch.content_hash}: "
             f"{_first_mismatch(str(e))}"
         ) from e
+    for name, tensor in net.state_dict().items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ExportError(f"the weights in '{path}' hold non-finite values in {name}; "
+                              "the network diverged in training: retrain it")
     return net
 
 

@@ -9,8 +9,14 @@ from typing import Any
 from tinynas.space import SpaceConfig
 
 # settings a resumed run must share with the run it continues: its candidates were evaluated,
-# split and trained under them
-RESUME_FIXED = ("device", "dataset", "strategy", "seed", "distill")
+# split and trained under them, and the model it delivers is bound by them (the exploration's
+# limits, --candidates and --time-budget, may change: a resumed run may explore further)
+RESUME_FIXED = (
+    "device", "dataset", "strategy", "metric", "seed", "space",
+    "max_flash_bytes", "max_ram_bytes", "max_latency_ms", "max_unas_peak_bytes",
+    "max_unas_size_bytes", "shortlist", "capacity_picks", "halving_epochs", "epochs",
+    "train_subset", "distill",
+)
 
 
 @dataclass(frozen=True)

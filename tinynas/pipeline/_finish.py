@@ -8,11 +8,15 @@ from typing import Any
 import numpy as np
 
 from tinynas.data import SplitData
+from tinynas.devices import Device
+from tinynas.errors import TinyNASError
+from tinynas.estimators import Budget, estimate
 from tinynas.pipeline._halving import train_stage
 from tinynas.store import CandidateRecord, RunLayout, RunStore
 from tinynas.train import SoftTargets, TrainConfig
 
 REPRESENTATIVE_SAMPLES = 512  # calibration inputs for int8 conversion
+FINAL_TEST = "final-test"  # the training record of the chosen model's test-split accuracies
 
 
 @dataclass(frozen=True)
@@ -37,16 +41,28 @@ def finish(
     dataset_name: str,
     seed: int,
     layout: RunLayout,
+    budget: Budget,
+    device: Device,
     teacher: TrainConfig | None = None,
 ) -> Finished:
     """Trains `winner` from scratch for `config.epochs` on `data`'s training and validation
     parts together (the whole training split of the dataset), then exports it. With a
     `teacher` recipe, a teacher network is trained first on the same data (or loaded, when a
-    resumed run has one) and the winner learns from its soft targets too."""
+    resumed run has one) and the winner learns from its soft targets too.
+
+    The winner is held to `budget` whatever path chose it: by its estimates before it is
+    trained, and by the measured file size and TFLM arena once it is converted; a model over
+    the budget is not delivered (its files are removed) and the run fails with the reason.
+    """
     import torch
 
     from tinynas.export import export_model
     from tinynas.train import fit_inputs, save_net
+
+    over = budget.violations(estimate(winner.architecture, device))
+    if over:
+        raise TinyNASError(f"the chosen candidate {winner.id} is over the budget "
+                           f"({'; '.join(over)}); nothing was delivered")
 
     full = SplitData(
         np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val]),
@@ -66,16 +82,37 @@ def finish(
         arch, net, layout.root, dataset_name=dataset_name, test_inputs=x_test_fit,
         test_labels=y_test, representative=representative,
     )
+    flash_bytes = result.tflite_path.stat().st_size
+    arena_bytes = int(result.card["tflm_arena_bytes"])
+    _deliver_within(budget, flash_bytes, arena_bytes, result)
     save_net(net, layout.chosen_weights)
     layout.architecture.write_text(arch.to_json() + "\n")
     float_accuracy = float(result.verification.float_accuracy or 0.0)
     int8_accuracy = result.verification.int8_accuracy
-    store.add_training(winner.id, epochs=config.epochs, seed=seed, stage="final-test",
-                       val_accuracy=None, test_accuracy=float_accuracy,
-                       int8_accuracy=int8_accuracy, train_seconds=0.0, device="cpu")
+    if not any(t.stage == FINAL_TEST for t in store.trainings(winner.id)):  # once, on resume too
+        store.add_training(winner.id, epochs=config.epochs, seed=seed, stage=FINAL_TEST,
+                           val_accuracy=None, test_accuracy=float_accuracy,
+                           int8_accuracy=int8_accuracy, train_seconds=0.0, device="cpu")
     store.set_chosen(winner.id)
-    return Finished(winner, float_accuracy, int8_accuracy, result.tflite_path.stat().st_size,
-                    int(result.card["tflm_arena_bytes"]), result)
+    return Finished(winner, float_accuracy, int8_accuracy, flash_bytes, arena_bytes, result)
+
+
+def _deliver_within(budget: Budget, flash_bytes: int, arena_bytes: int, result: Any) -> None:
+    """Removes the exported files and fails the run when the measured model is over budget
+    (the estimators agree with the file and the arena to a fraction of a percent, so this
+    guards against a path that skipped them, not against estimate error)."""
+    over = []
+    if budget.flash_bytes is not None and flash_bytes > budget.flash_bytes:
+        over.append(f"flash {flash_bytes} B > {budget.flash_bytes} B")
+    if budget.ram_bytes is not None and arena_bytes > budget.ram_bytes:
+        over.append(f"ram {arena_bytes} B > {budget.ram_bytes} B")
+    if not over:
+        return
+    for path in (result.tflite_path, result.c_array.source_path, result.c_array.header_path,
+                 result.card_path):
+        path.unlink(missing_ok=True)
+    raise TinyNASError(f"the converted model is over the budget ({'; '.join(over)}, "
+                       "measured); nothing was delivered")
 
 
 def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test: np.ndarray,

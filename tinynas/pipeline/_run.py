@@ -31,6 +31,7 @@ from tinynas.train import distilled_recipes, recipe_for
 
 METRIC_BATCH = 64  # images in the batch trainingless metrics score on
 DEFAULT_CANDIDATES = 1000  # explored when neither a count nor a time budget is given
+MIN_TRAIN_SAMPLES = 20  # two validation images at the least, and a batch to score on
 
 Progress = Callable[[str, int, int | None], None]  # stage, done, total
 
@@ -49,9 +50,18 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
                                config.max_latency_ms, config.max_unas_peak_bytes,
                                config.max_unas_size_bytes)
     ds = load_dataset(config.dataset, config.data_dir)
+    if len(ds.x_train) < MIN_TRAIN_SAMPLES:
+        raise TinyNASError(f"dataset {ds.name} has {len(ds.x_train)} training samples; a search "
+                           f"needs at least {MIN_TRAIN_SAMPLES} (a tenth is held out to "
+                           "validate the shortlist)")
     metric_name = resolve_metric(config.metric, ds.name)
     metric = make_metric(metric_name, device, budget, ds.name)
     store = open_run(config.out, config.to_dict(), resume, RESUME_FIXED)
+    scored_with = store.get_meta("metric")
+    if scored_with is not None and scored_with != metric_name:  # --metric auto moved on
+        store.close()
+        raise TinyNASError(f"{config.out} was scored with metric {scored_with}, not "
+                           f"{metric_name}; resume with --metric {scored_with}")
     layout = RunLayout(config.out)
     try:
         store.set_meta("status", "running")
@@ -59,7 +69,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         space = SearchSpace(ds.input_shape, ds.num_classes, config.space)
         strategy = get_strategy(config.strategy, space, config.seed + store.count())
         replay(store, strategy, metric_name)
-        pick = np.random.default_rng(config.seed).choice(len(ds.x_train), METRIC_BATCH, False)
+        pick = np.random.default_rng(config.seed).choice(
+            len(ds.x_train), min(METRIC_BATCH, len(ds.x_train)), False)
         batch = (ds.x_train[pick], ds.y_train[pick])
         limits = ExploreLimits(config.candidates, config.time_budget_s)
         if limits.candidates is None and limits.time_budget_s is None:
@@ -94,7 +105,7 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         if config.distill:
             final_config, teacher_config = distilled_recipes(train_config)
         done = finish(store, winner, whole, ds.x_test, ds.y_test, final_config, ds.name,
-                      config.seed, layout, teacher=teacher_config)
+                      config.seed, layout, budget, device, teacher=teacher_config)
         if progress:
             progress("final", 1, 1)
         summary = summarize(config, store, device.name, budget, metric_name, done,

@@ -15,6 +15,10 @@ from tinynas.pipeline._finish import Finished
 from tinynas.space import Architecture
 from tinynas.store import CandidateStatus, RunStore
 
+# the start of a rejection reason (Budget.violations) -> the option that sets that limit
+LIMIT_OPTIONS = (("flash", "--max-flash"), ("ram", "--max-ram"), ("latency", "--max-latency"),
+                 ("μNAS peak", "--max-unas-peak"), ("μNAS size", "--max-unas-size"))
+
 PROVENANCE = {
     "float_accuracy": "measured", "int8_accuracy": "measured (TFLM)",
     "flash_bytes": "measured (file)", "arena_bytes": "measured (TFLM)",
@@ -91,12 +95,18 @@ def nothing_fits(store: RunStore, budget: Budget) -> str:
     smallest = min(rejected,
                    key=lambda r: (r.estimates["arena_bytes"], r.estimates["flash_bytes"]))
     e = smallest.estimates
+    needs = f"{e['flash_bytes']:,} B flash and {e['arena_bytes']:,} B RAM"
+    if budget.latency_ms is not None and e.get("latency_ms") is not None:
+        needs += f", {e['latency_ms']:.2f} ms"
     unas = f"μNAS peak {e['unas_peak_bytes']:,} B"
     if budget.unas_size_bytes is not None:
         unas += f", μNAS size {e['params']:,} B"
+    binding = [option for limit, option in LIMIT_OPTIONS
+               if any((r.reject_reason or "").startswith(limit)
+                      or f"; {limit}" in (r.reject_reason or "") for r in rejected)]
     return (f"no architecture of {len(rejected)} tried fits the budget ({budget_text(budget)}); "
-            f"the smallest needs {e['flash_bytes']:,} B flash and {e['arena_bytes']:,} B RAM "
-            f"({unas}): relax --max-flash/--max-ram or choose a larger board")
+            f"the smallest needs {needs} ({unas}): relax {'/'.join(binding) or 'the limits'} "
+            "or choose a larger board")
 
 
 def teacher_summary(store: RunStore) -> TeacherSummary | None:

@@ -1,7 +1,9 @@
 """Conversions between Python values and the run store's columns, with their checks.
 
 Rows come in as mappings from column name to value (what ``sqlite3.Row`` offers); this module
-never touches the database itself.
+never touches the database itself. A row that cannot be decoded (a store damaged, or edited by
+hand) raises :class:`DamagedRow`, which names the table, the row and the column; the store adds
+the run's name (``RunStore._session``).
 """
 
 from __future__ import annotations
@@ -45,9 +47,59 @@ def dumps(value: Any, what: str) -> str:
         ) from e
 
 
+class DamagedRow(StoreError):
+    """A stored value that cannot be decoded: ``where`` (table and row) and what is wrong."""
+
+
 def loads(text: str) -> Any:
     """The value of a JSON column."""
     return json.loads(text)
+
+
+def _json(row: Mapping[str, Any], column: str, where: str) -> Any:
+    """The value of JSON column `column` of a row; a DamagedRow when it is not JSON."""
+    try:
+        return loads(row[column])
+    except (TypeError, ValueError, RecursionError) as e:
+        raise DamagedRow(f"{where}: {column} is not JSON ({e})") from None
+
+
+def _object(row: Mapping[str, Any], column: str, where: str) -> dict[str, Any]:
+    """The value of a JSON column that holds an object."""
+    value = _json(row, column, where)
+    if not isinstance(value, dict):
+        raise DamagedRow(f"{where}: {column} is {type(value).__name__} {value!r:.40}, not a "
+                         "JSON object")  # fmt: skip
+    return value
+
+
+def _number(row: Mapping[str, Any], column: str, where: str, optional: bool = False) -> Any:
+    """The value of a numeric column (None allowed when `optional`)."""
+    value = row[column]
+    if (value is None and optional) or (
+        isinstance(value, (int, float)) and not isinstance(value, bool)
+    ):
+        return value
+    raise DamagedRow(f"{where}: {column} is {value!r:.40}, not a number")
+
+
+def meta_value(key: str, text: Any) -> Any:
+    """The JSON value stored under meta `key` (the config must be an object)."""
+    value = _json({"value": text}, "value", f"meta '{key}'")
+    if key == "config" and not isinstance(value, dict):
+        raise DamagedRow(f"meta 'config': value is {type(value).__name__} {value!r:.40}, not a "
+                         "JSON object")  # fmt: skip
+    return value
+
+
+def _stored_enum(enum_type: Any, row: Mapping[str, Any], column: str, where: str) -> Any:
+    """The member of `enum_type` stored in `column`; a DamagedRow for an unknown value."""
+    try:
+        return enum_type(row[column])
+    except ValueError:
+        names = ", ".join(m.value for m in enum_type)
+        raise DamagedRow(f"{where}: unknown {column} {row[column]!r:.40} (expected one of "
+                         f"{names})") from None  # fmt: skip
 
 
 def status(value: CandidateStatus | str, reject_reason: str | None) -> CandidateStatus:
@@ -103,29 +155,37 @@ def accuracies(*values: float | None) -> tuple[float | None, ...]:
 
 def candidate(row: Mapping[str, Any]) -> CandidateRecord:
     """A candidate record from its row."""
+    where = f"candidates row {row['id']}"
+    _object(row, "arch_json", where)  # checked here; parsed by CandidateRecord.architecture
     return CandidateRecord(
         id=row["id"], hash=row["hash"], arch_json=row["arch_json"],
-        status=CandidateStatus(row["status"]), reject_reason=row["reject_reason"],
-        estimates=loads(row["estimates_json"]), scores=loads(row["scores_json"]),
-        on_front=bool(row["on_front"]), created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        status=_stored_enum(CandidateStatus, row, "status", where),
+        reject_reason=row["reject_reason"], estimates=_object(row, "estimates_json", where),
+        scores=_object(row, "scores_json", where), on_front=bool(row["on_front"]),
+        created_at=row["created_at"], updated_at=row["updated_at"],
     )  # fmt: skip
 
 
 def training(row: Mapping[str, Any]) -> TrainingRecord:
     """A training record from its row."""
+    where = f"trainings row {row['id']}"
     return TrainingRecord(
         id=row["id"], candidate_id=row["candidate_id"], stage=row["stage"],
-        epochs=row["epochs"], seed=row["seed"], val_accuracy=row["val_accuracy"],
-        test_accuracy=row["test_accuracy"], int8_accuracy=row["int8_accuracy"],
-        train_seconds=row["train_seconds"], device=row["device"], created_at=row["created_at"],
+        epochs=_number(row, "epochs", where), seed=_number(row, "seed", where),
+        val_accuracy=_number(row, "val_accuracy", where, optional=True),
+        test_accuracy=_number(row, "test_accuracy", where, optional=True),
+        int8_accuracy=_number(row, "int8_accuracy", where, optional=True),
+        train_seconds=_number(row, "train_seconds", where), device=row["device"],
+        created_at=row["created_at"],
     )  # fmt: skip
 
 
 def measurement(row: Mapping[str, Any]) -> MeasurementRecord:
     """A measurement record from its row."""
+    where = f"measurements row {row['id']}"
     return MeasurementRecord(
         id=row["id"], candidate_id=row["candidate_id"], kind=row["kind"],
-        value=loads(row["value_json"]), provenance=Provenance(row["provenance"]),
+        value=_json(row, "value_json", where),
+        provenance=_stored_enum(Provenance, row, "provenance", where),
         created_at=row["created_at"],
     )  # fmt: skip

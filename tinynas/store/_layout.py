@@ -23,6 +23,8 @@ from tinynas.store._lock import LOCK_NAME
 from tinynas.store._schema import DB_NAME
 
 WEIGHTS_DIR = "weights"
+# a store being created is built under a name of this prefix and renamed to run.db when whole
+CREATING_PREFIX = ".run.db.creating"
 
 
 @dataclass(frozen=True)

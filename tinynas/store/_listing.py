@@ -14,7 +14,7 @@ from tinynas.store._records import (
     RunSummary,
 )
 from tinynas.store._schema import DB_NAME
-from tinynas.store._store import RunStore
+from tinynas.store._store import CREATING_NAME, SIDE_SUFFIXES, RunStore
 
 
 def list_runs(root: Path | str) -> list[RunSummary]:
@@ -30,8 +30,21 @@ def list_runs(root: Path | str) -> list[RunSummary]:
     if not root.is_dir():
         raise StoreError(f"no runs folder '{root}'; start a run with 'tinynas search' or pass "
                          "--root")  # fmt: skip
-    summaries = [summarize(d) for d in sorted(root.iterdir()) if (d / DB_NAME).is_file()]
+    try:
+        folders = sorted(root.iterdir())
+    except OSError as e:
+        raise StoreError(f"cannot read runs folder '{root}' ({e}); check its permissions") from e
+    summaries = [summarize(d) for d in folders if _may_hold_run(d)]
     return sorted(summaries, key=lambda s: (s.created_at or "", s.name))
+
+
+def _may_hold_run(folder: Path) -> bool:
+    """Whether `folder` holds a run.db; a folder that cannot be looked into is listed too (as
+    "unreadable", with the reason) rather than hidden or stopping the listing."""
+    try:
+        return (folder / DB_NAME).is_file()
+    except OSError:
+        return True
 
 
 def summarize(run_dir: Path) -> RunSummary:
@@ -39,7 +52,7 @@ def summarize(run_dir: Path) -> RunSummary:
     try:
         with RunStore.open(run_dir, writable=False) as store:
             return _summary(store, run_dir)
-    except StoreError as e:
+    except (StoreError, OSError) as e:
         return RunSummary(
             name=run_dir.name, path=str(run_dir), created_at=None, device=None, dataset=None,
             status="unreadable", candidates=0, evaluated=0, trained=0, best_accuracy=None,
@@ -61,7 +74,7 @@ def _summary(store: RunStore, run_dir: Path) -> RunSummary:
     return RunSummary(
         name=run_dir.name,
         path=str(run_dir),
-        created_at=meta.get("created_at"),
+        created_at=_text(meta.get("created_at")),
         device=_text(meta.get("device")),
         dataset=_text(meta.get("dataset")),
         status=run_status(str(meta.get("status", "unknown")), run_dir),
@@ -101,7 +114,8 @@ def _details(store: RunStore, candidate: CandidateRecord) -> CandidateDetails:
 
 
 def _artifacts(run_dir: Path) -> tuple[str, ...]:
-    own = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME}
+    own = {LOCK_NAME} | {name + suffix for name in (DB_NAME, CREATING_NAME)
+                         for suffix in ("", *SIDE_SUFFIXES)}  # fmt: skip
     return tuple(sorted(p.name for p in run_dir.iterdir() if p.is_file() and p.name not in own))
 
 

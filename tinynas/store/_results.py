@@ -101,7 +101,7 @@ class RunResults:
         where, args = _of_candidate(candidate_id)
         with self._session("read the trainings") as cur:
             rows = cur.execute(f"SELECT * FROM trainings {where} ORDER BY id", args).fetchall()
-        return [codec.training(row) for row in rows]
+            return [codec.training(row) for row in rows]
 
     def best_trained(self, metric: str = "test_accuracy") -> TrainingRecord | None:
         """The training with the highest ``metric`` (the first one on a tie), or None."""
@@ -113,7 +113,7 @@ class RunResults:
                 f"SELECT * FROM trainings WHERE {metric} IS NOT NULL "
                 f"ORDER BY {metric} DESC, id ASC LIMIT 1"
             ).fetchone()
-        return None if row is None else codec.training(row)
+            return None if row is None else codec.training(row)
 
     def add_measurement(
         self, candidate_id: int, kind: str, value: Any, provenance: Provenance | str
@@ -136,7 +136,7 @@ class RunResults:
         where, args = _of_candidate(candidate_id)
         with self._session("read the measurements") as cur:
             rows = cur.execute(f"SELECT * FROM measurements {where} ORDER BY id", args).fetchall()
-        return [codec.measurement(row) for row in rows]
+            return [codec.measurement(row) for row in rows]
 
     # -- run metadata ----------------------------------------------------------------------
 
@@ -150,13 +150,13 @@ class RunResults:
         """The JSON value stored under ``key``, or ``default``."""
         with self._session(f"read meta '{key}'") as cur:
             row = cur.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else codec.loads(row[0])
+            return default if row is None else codec.meta_value(key, row[0])
 
     def meta(self) -> dict[str, Any]:
         """All metadata: config, device, dataset, seed, status, times, version, chosen id."""
         with self._session("read the metadata") as cur:
             rows = cur.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
-        return {key: codec.loads(value) for key, value in rows}
+            return {key: codec.meta_value(key, value) for key, value in rows}
 
     def config(self) -> dict[str, Any]:
         """The configuration the run was created with."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tinynas.errors import TinyNASError
-from tinynas.store._layout import RunLayout
+from tinynas.store._layout import CREATING_PREFIX, RunLayout
 from tinynas.store._store import RunStore
 
 
@@ -24,13 +24,18 @@ def open_run(run_dir: Path, config: Mapping[str, Any], resume: bool,
             where one exists.
         StoreError: The store cannot be created or opened (see :class:`RunStore`).
     """
-    db = RunLayout(run_dir).db
+    layout = RunLayout(run_dir)
     if not resume:
-        if db.exists():
+        if layout.db.exists():
             raise TinyNASError(f"{run_dir} already holds a run; pass --resume to continue it or "
                                "choose another --out")
+        others = _foreign_entries(layout)
+        if others:
+            raise TinyNASError(f"{run_dir} holds files that are not a tinynas run "
+                               f"({', '.join(others)}); a run folder must be new or empty: "
+                               "choose another --out")
         return RunStore.create(run_dir, dict(config))
-    if not db.exists():
+    if not layout.db.exists():
         raise TinyNASError(f"nothing to resume in {run_dir}: no run.db; drop --resume")
     store = RunStore.open(run_dir)
     try:
@@ -46,3 +51,14 @@ def open_run(run_dir: Path, config: Mapping[str, Any], resume: bool,
         store.close()
         raise
     return store
+
+
+def _foreign_entries(layout: RunLayout, shown: int = 3) -> list[str]:
+    """The first few entries of the run folder that a new run would not have made: a search
+    writes its deliverables into the folder, so it must never start among a user's files."""
+    if not layout.root.is_dir():
+        return []
+    own = {layout.lock.name}
+    names = sorted(p.name for p in layout.root.iterdir()
+                   if p.name not in own and not p.name.startswith(CREATING_PREFIX))
+    return names[:shown] + ([f"{len(names) - shown} more"] if len(names) > shown else [])

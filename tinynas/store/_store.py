@@ -9,6 +9,18 @@ cut as well. ``NORMAL`` would skip that fsync; a search writes a few rows per ca
 each costing far more time to evaluate than an fsync, so the stronger setting is kept.
 A transaction cut short by a kill is never committed and SQLite discards it on the next open.
 
+Creation is atomic. A new store is built under a temporary name in the run folder
+(:data:`CREATING_NAME`): its schema committed in rollback-journal mode, the file then marked as
+WAL (no frame is ever written to a WAL of that name), and only then renamed to ``run.db``. A
+process killed at any moment leaves either no ``run.db`` (create again; the next create
+removes the temporary) or a complete store (open it).
+
+Opening never loses data. SQLite deletes the WAL of a zero-length database file when it opens
+it, read-only connections included (``pagerOpenWalIfPresent`` in pager.c), and with it every
+write committed since the last checkpoint; every open and create first refuses a ``run.db``
+shorter than an SQLite header beside a WAL that holds frames, touching neither file. Readers
+open with ``mode=ro``: they never checkpoint, so never truncate or delete the WAL either.
+
 One writer. A writable store holds ``run_dir/.lock`` (see ``_lock.py``) for its lifetime;
 readers (``tinynas runs``) open the database read-only and take no lock, and WAL lets them read
 while the writer writes.
@@ -21,6 +33,7 @@ message (the pattern of optuna's ``_create_scoped_session``).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -30,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from tinynas import __version__
 from tinynas.errors import StoreError
 from tinynas.store import _codec as codec
-from tinynas.store._layout import RunLayout
+from tinynas.store._layout import CREATING_PREFIX, RunLayout
 from tinynas.store._lock import WriterLock
 from tinynas.store._records import CandidateRecord, CandidateStatus
 from tinynas.store._results import RunResults
@@ -38,6 +51,11 @@ from tinynas.store._schema import CANDIDATE_COLUMNS, DB_NAME, SCHEMA, SCHEMA_VER
 
 if TYPE_CHECKING:
     from tinynas.space import Architecture
+
+CREATING_NAME = CREATING_PREFIX  # a store being created; renamed to DB_NAME when complete
+SIDE_SUFFIXES = ("-journal", "-wal", "-shm")  # the files SQLite keeps beside a database
+_HEADER_BYTES = 100  # a database file shorter than its header holds no page
+_WAL_HEADER_BYTES = 32  # a WAL no longer than its header holds no frame
 
 
 class RunStore(RunResults):
@@ -66,9 +84,14 @@ class RunStore(RunResults):
     def create(cls, run_dir: Path | str, config: dict[str, Any]) -> RunStore:
         """A new run in ``run_dir`` (created if missing), holding its writer lock.
 
+        The store is built under :data:`CREATING_NAME` and renamed to ``run.db`` once complete
+        (see the module docstring), all under the writer lock; a temporary left by a killed
+        create is removed first. A ``run.db`` that exists already is refused if it holds
+        tables, and otherwise given the schema in place (as before atomic creation).
+
         Raises:
-            StoreError: the folder already holds a run, another process writes it, or the
-                folder or database cannot be created.
+            StoreError: the folder already holds a run, another process writes it, its files
+                are damaged, or the folder or database cannot be created.
         """
         run_dir = Path(run_dir)
         try:
@@ -77,15 +100,66 @@ class RunStore(RunResults):
             raise StoreError(
                 f"cannot create run folder '{run_dir}' ({e}); choose another --out"
             ) from e
-        store = cls._connect_file(run_dir, writable=True)
+        lock = _take_lock(run_dir)
         try:
-            store._require_empty()
+            _refuse_lost_wal(run_dir / DB_NAME)
+            built = not os.path.lexists(run_dir / DB_NAME)
+            if built:
+                cls._build(run_dir, config)
+        except BaseException:
+            lock.release()
+            raise
+        store = cls._connect_file(run_dir, writable=True, lock=lock)
+        try:
+            if not built:
+                store._require_empty()
             store._use_wal()
-            store._write_schema(config)
+            if not built:
+                store._write_schema(config)
         except BaseException:
             store.close()
             raise
         return store
+
+    @classmethod
+    def _build(cls, run_dir: Path, config: dict[str, Any]) -> None:
+        """Write a complete new store under CREATING_NAME and rename it to DB_NAME; a failure
+        removes the temporary where it can (the next create would)."""
+        try:
+            cls._build_and_rename(run_dir, config)
+        except BaseException:
+            with contextlib.suppress(StoreError):
+                _remove_files(run_dir / CREATING_NAME, "the unfinished store")
+            raise
+
+    @classmethod
+    def _build_and_rename(cls, run_dir: Path, config: dict[str, Any]) -> None:
+        temp, db_path = run_dir / CREATING_NAME, run_dir / DB_NAME
+        _remove_files(temp, "the unfinished store left by an earlier, interrupted creation")
+        # a journal of a database that does not exist would be played back into the new one
+        _remove_files(run_dir / f"{DB_NAME}-journal", "a journal left without its store",
+                      suffixes=("",))  # fmt: skip
+        conn = None
+        try:
+            conn = _connect(temp, writable=True)
+            _configure(conn, writable=True)
+            cls(conn, temp, None, writable=True)._write_schema(config)
+            # the file itself says WAL from the start, so run.db never converts; the switch
+            # writes the flag through the rollback journal and no frame reaches a -wal of
+            # this temporary name (closing deletes that empty WAL)
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        except sqlite3.Error as e:
+            raise _translate(db_path, "create the run store", e) from e
+        finally:
+            if conn is not None:
+                conn.close()
+        try:
+            os.replace(temp, db_path)
+        except OSError as e:
+            raise StoreError(f"cannot create the run store {db_path} ({e}); check the "
+                             "folder's permissions and free space, or choose another --out"
+                             ) from e  # fmt: skip
+        _sync_folder(run_dir)
 
     @classmethod
     def open(cls, run_dir: Path | str, writable: bool = True) -> RunStore:
@@ -119,26 +193,27 @@ class RunStore(RunResults):
         return store
 
     @classmethod
-    def _connect_file(cls, run_dir: Path, writable: bool) -> RunStore:
-        lock = WriterLock(run_dir) if writable else None
-        if lock is not None:
-            try:
-                lock.acquire()
-            except OSError as e:
-                raise StoreError(
-                    f"cannot lock run folder '{run_dir}' ({e}); check its permissions"
-                ) from e
+    def _connect_file(
+        cls, run_dir: Path, writable: bool, lock: WriterLock | None = None
+    ) -> RunStore:
+        """A store on run_dir's database; a writer takes the lock unless given it, and a
+        failure releases it."""
+        if writable and lock is None:
+            lock = _take_lock(run_dir)
         db_path = run_dir / DB_NAME
         conn = None
         try:
+            _refuse_lost_wal(db_path)
             conn = _connect(db_path, writable)
             _configure(conn, writable)
-        except sqlite3.Error as e:
+        except BaseException as e:
             if conn is not None:
                 conn.close()
             if lock is not None:
                 lock.release()
-            raise _translate(db_path, "open the run store", e) from e
+            if isinstance(e, sqlite3.Error):
+                raise _translate(db_path, "open the run store", e) from e
+            raise
         return cls(conn, db_path, lock, writable)
 
     def _use_wal(self) -> None:
@@ -211,6 +286,14 @@ class RunStore(RunResults):
             except sqlite3.Error as e:
                 self._rollback()
                 raise _translate(self.db_path, action, e) from e
+            except codec.DamagedRow as e:
+                self._rollback()
+                where = self.db_path or "in memory"
+                raise StoreError(
+                    f"run '{self.name}' is damaged ({where}): {e}; could not {action}. Copy the "
+                    "run folder first, then repair or delete that row with sqlite3, or start a "
+                    "new run with another --out"
+                ) from e
             except BaseException:
                 self._rollback()
                 raise
@@ -362,6 +445,65 @@ def _status_clause(
         return "", ()
     values = codec.status_values(status)
     return f"WHERE status IN ({', '.join('?' * len(values))})", values
+
+
+def _take_lock(run_dir: Path) -> WriterLock:
+    """The run folder's writer lock, taken."""
+    lock = WriterLock(run_dir)
+    try:
+        lock.acquire()
+    except OSError as e:
+        raise StoreError(f"cannot lock run folder '{run_dir}' ({e}); check its permissions") from e
+    return lock
+
+
+def _refuse_lost_wal(db_path: Path) -> None:
+    """Refuse a database file that is missing or shorter than an SQLite header while its WAL
+    holds frames, before SQLite opens it and deletes the WAL (see the module docstring).
+
+    A kill can leave a header-only ``run.db`` with every commit in the WAL; if ``run.db`` is
+    then emptied or lost, the WAL is all that is left of the run. Nothing is opened or changed.
+    """
+    wal = db_path.with_name(f"{db_path.name}-wal")
+    try:
+        wal_bytes = wal.stat().st_size if os.path.lexists(wal) else 0
+        db_bytes = db_path.stat().st_size if os.path.lexists(db_path) else None
+    except OSError as e:
+        raise StoreError(f"cannot read {db_path} or its WAL ({e}); check the run folder's "
+                         "permissions") from e  # fmt: skip
+    if wal_bytes <= _WAL_HEADER_BYTES or (db_bytes is not None and db_bytes >= _HEADER_BYTES):
+        return
+    if db_bytes is None:
+        state, risk = "is missing", "a new store there would take them up as its own"
+    else:
+        state = f"is {db_bytes} bytes (shorter than an SQLite header)"
+        risk = "SQLite would delete them on opening it"
+    raise StoreError(
+        f"{db_path} is damaged: it {state} while {wal.name} beside it holds {wal_bytes:,} bytes "
+        f"of the run's writes ({risk}); nothing was opened or changed. Keep the files "
+        f"(copy the folder '{db_path.parent}' before trying anything), "
+        f"then restore {db_path.name} from a backup, or start a new run with another --out"
+    )
+
+
+def _remove_files(path: Path, what: str, suffixes: tuple[str, ...] = ("", *SIDE_SUFFIXES)) -> None:
+    """Remove `path` and its SQLite side files where they exist."""
+    for suffix in suffixes:
+        try:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot remove {path}{suffix}, {what} ({e}); remove it by hand "
+                             "or choose another --out") from e  # fmt: skip
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable (fsync of the folder; not every file system can)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _connect(db_path: Path | None, writable: bool) -> sqlite3.Connection:
