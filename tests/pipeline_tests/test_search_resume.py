@@ -9,6 +9,7 @@ successive halving resumes with the shortlist it started with and trains nothing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -118,3 +119,68 @@ def test_a_search_stopped_in_successive_halving_resumes_with_the_same_shortlist(
     assert len(rung0) == config.shortlist  # the shortlist it started with, not another one
     assert [cid for cid, stage in stages if stage == "halving-1"] != []
     assert (summary.candidate_id, "final") in stages
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+
+
+def _continue(run: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Continues a killed run as its error line says: --resume, or a new start when the kill
+    came before anything was stored."""
+    argv = search_args(run, 20, "--resume", "--json")
+    resumed = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    if resumed.returncode != 0 and ("start it again without --resume" in resumed.stderr
+                                    or "nothing to resume" in resumed.stderr):
+        assert resumed.stderr.count("\n") == 1, resumed.stderr
+        argv = search_args(run, 20, "--json")
+        resumed = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    return resumed
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+@pytest.mark.parametrize("delay_ms", [0, 20, 100])
+def test_a_search_killed_in_its_first_100_ms_starts_again(tmp_path: Path, delay_ms: int) -> None:
+    """Killed this long after its run folder appears (the store is being created)."""
+    run = tmp_path / "run"
+    proc = subprocess.Popen(search_args(run, 20, "--json"), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not run.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.001)
+    time.sleep(delay_ms / 1000)
+    _kill(proc)
+    result = _continue(run, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["evaluated"] == 20
+    assert (run / "model.tflite").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+def test_a_search_killed_while_finishing_delivers_once_on_resume(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    proc = subprocess.Popen(search_args(run, 20, "--json"), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    try:
+        while True:  # the winner's full training is committed: conversion and export follow
+            assert proc.poll() is None, "the search ended before it could be killed"
+            assert time.monotonic() < deadline
+            with contextlib.suppress(StoreError), RunStore.open(run, writable=False) as store:
+                if any(t.stage == "final" for t in store.trainings()):
+                    break
+            time.sleep(0.01)
+    finally:
+        _kill(proc)
+    resumed = _continue(run, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    with RunStore.open(run, writable=False) as store:
+        stages = [(t.candidate_id, t.stage) for t in store.trainings()]
+        assert store.get_meta("status") == "finished" and store.chosen() is not None
+    assert len(stages) == len(set(stages))  # the winner trained once and evaluated once
+    assert [s for _, s in stages].count("final-test") == 1
+    assert (run / "model.tflite").is_file() and (run / "report.md").is_file()

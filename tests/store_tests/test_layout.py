@@ -56,3 +56,36 @@ def test_a_refused_resume_releases_the_run(tmp_path: Path) -> None:
     with pytest.raises(TinyNASError):
         open_run(run, {**CONFIG, "device": "esp32"}, True, FIXED)
     open_run(run, CONFIG, True, FIXED).close()  # the writer's lock was not kept
+
+
+@pytest.mark.parametrize("leftover", ["empty file", "database without tables"])
+def test_a_folder_whose_store_creation_was_cut_short_starts_again(tmp_path: Path,
+                                                                  leftover: str) -> None:
+    import sqlite3
+
+    run = tmp_path / "run"
+    run.mkdir()
+    if leftover == "empty file":
+        (run / "run.db").write_bytes(b"")
+    else:  # a header and nothing else, as a kill during an older creation could leave
+        conn = sqlite3.connect(run / "run.db")
+        conn.execute("PRAGMA user_version = 1")  # writes page 1, the header
+        conn.close()
+        assert (run / "run.db").stat().st_size > 0
+    assert not RunStore.holds_run(run)
+    with pytest.raises(TinyNASError, match="stopped while its store was being created, before "
+                                           "anything was stored; start it again without"):
+        open_run(run, CONFIG, True, FIXED)
+    with open_run(run, CONFIG, False, FIXED) as store:
+        assert store.config() == CONFIG
+    assert RunStore.holds_run(run)
+
+
+def test_a_run_db_that_is_not_ours_is_never_taken_over(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.db").write_bytes(b"my own file, not SQLite" * 10)
+    assert RunStore.holds_run(run)
+    with pytest.raises(TinyNASError, match="already holds a run"):
+        open_run(run, CONFIG, False, FIXED)
+    assert (run / "run.db").read_bytes() == b"my own file, not SQLite" * 10

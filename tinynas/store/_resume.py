@@ -26,7 +26,7 @@ def open_run(run_dir: Path, config: Mapping[str, Any], resume: bool,
     """
     layout = RunLayout(run_dir)
     if not resume:
-        if layout.db.exists():
+        if RunStore.holds_run(run_dir):
             raise TinyNASError(f"{run_dir} already holds a run; pass --resume to continue it or "
                                "choose another --out")
         others = _foreign_entries(layout)
@@ -37,6 +37,10 @@ def open_run(run_dir: Path, config: Mapping[str, Any], resume: bool,
         return RunStore.create(run_dir, dict(config))
     if not layout.db.exists():
         raise TinyNASError(f"nothing to resume in {run_dir}: no run.db; drop --resume")
+    if not RunStore.holds_run(run_dir):
+        raise TinyNASError(f"nothing to resume in {run_dir}: the run was stopped while its "
+                           "store was being created, before anything was stored; start it "
+                           "again without --resume")
     store = RunStore.open(run_dir)
     try:
         if store.get_meta("status") == "finished":
@@ -58,7 +62,7 @@ def _foreign_entries(layout: RunLayout, shown: int = 3) -> list[str]:
     writes its deliverables into the folder, so it must never start among a user's files."""
     if not layout.root.is_dir():
         return []
-    own = {layout.lock.name}
     names = sorted(p.name for p in layout.root.iterdir()
-                   if p.name not in own and not p.name.startswith(CREATING_PREFIX))
+                   if p.name != layout.lock.name and not p.name.startswith(CREATING_PREFIX)
+                   and not p.name.startswith(layout.db.name))  # an empty store cut short
     return names[:shown] + ([f"{len(names) - shown} more"] if len(names) > shown else [])

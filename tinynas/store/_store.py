@@ -184,6 +184,36 @@ class RunStore(RunResults):
         return store
 
     @classmethod
+    def holds_run(cls, run_dir: Path | str) -> bool:
+        """Whether ``run_dir/run.db`` holds anything: False when there is none, or when it is
+        an empty database (no tables, no writes in its WAL), which is what a creation cut
+        short leaves behind; a file that is not SQLite counts as something held.
+
+        Raises:
+            StoreError: run.db is damaged in a way that opening it would lose data.
+        """
+        db_path = Path(run_dir) / DB_NAME
+        _refuse_lost_wal(db_path)
+        if not os.path.lexists(db_path):
+            return False
+        try:
+            if db_path.stat().st_size == 0:
+                return False
+        except OSError as e:
+            raise StoreError(f"cannot read {db_path} ({e}); check the run folder's "
+                             "permissions") from e  # fmt: skip
+        conn = None
+        try:
+            conn = _connect(db_path, writable=False)
+            _configure(conn, writable=False)
+            return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
+        except sqlite3.Error:
+            return True  # not an SQLite file, or an unreadable one: not ours to take over
+        finally:
+            if conn is not None:
+                conn.close()
+
+    @classmethod
     def memory(cls, config: dict[str, Any] | None = None) -> RunStore:
         """A store that lives in memory only (tests, dry runs): same behaviour, no file."""
         conn = _connect(None, writable=True)
