@@ -110,24 +110,36 @@ def test_unknown_board_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> Non
     )
 
 
-def test_malformed_dir_is_one_line(tmp_path: Path) -> None:
+def test_a_malformed_user_file_breaks_only_its_own_board(tmp_path: Path) -> None:
     folder = user_board(tmp_path / "bad")
     path = folder / "my-board.toml"
     path.write_text(path.read_text().replace("sram_bytes = 65_536", 'sram_bytes = "lots"'))
-    for args in (
-        ("devices", "--devices-dir", str(folder)),
-        ("devices", "show", "pico", "--devices-dir", str(folder)),
-    ):
-        assert_one_line_error(
-            run_cli(*args, cwd=tmp_path),
-            str(path),
-            """field 'sram_bytes' must be a positive integer, got "lots\"""",
-        )
+    field = """field 'sram_bytes' must be a positive integer, got "lots\""""
+    # the board asked for is the malformed one: its one-line error
+    assert_one_line_error(run_cli("devices", "show", "my-board", "--devices-dir", folder,
+                                  cwd=tmp_path), str(path), field)  # fmt: skip
+    # any other board: found, with one warning line naming the file
+    other = run_cli("devices", "show", "pico", "--json", "--devices-dir", folder, cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["name"] == "raspberry-pi-pico"
+    warning = other.stderr.strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith("warning: ") and str(path) in warning[0]
+    # the listing: the good boards on stdout, the bad file named on stderr, exit status 1
+    listing = run_cli("devices", "--devices-dir", folder, cwd=tmp_path)
+    assert listing.returncode == 1 and "Traceback" not in listing.stderr
+    assert "nucleo-l4r5zi" in listing.stdout and "my-board" not in listing.stdout
+    lines = listing.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and field in lines[0]
 
 
-def test_malformed_toml_syntax_via_env_is_one_line(tmp_path: Path) -> None:
+def test_malformed_toml_syntax_via_env_is_named_beside_the_listing(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "broken.toml").write_text("name = \n")
     result = run_cli("devices", "--json", cwd=tmp_path, env={ENV_VAR: str(folder)})
-    assert_one_line_error(result, str(folder / "broken.toml"), "not valid TOML")
+    assert result.returncode == 1
+    assert {b["name"] for b in json.loads(result.stdout)} == {
+        p.stem for p in DEVICES_DIR.glob("*.toml")}  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(folder / "broken.toml") in lines[0]
+    assert "not valid TOML" in lines[0] and "line 1" in lines[0]

@@ -83,7 +83,7 @@ BAD_NUMBERS = [
     (PROXIES, "--seed", "-1", SEED_RANGE),
     (PROXIES, "--samples", "1", "x>=2"),
     (SAMPLE, "--max-tries", "0", "x>=1"),
-    (SAMPLE, "--classes", BIG, "2<=x<=2147483647"),
+    (SAMPLE, "--classes", BIG, "2<=x<=10000"),
     (SAMPLE, "--seed", "-1", SEED_RANGE),
     (CONVERT, "--seed", BIG, SEED_RANGE),
     (EXPORT, "--float-accuracy", "nan", "from 0 to 1"),

@@ -15,10 +15,13 @@ from tinynas.devices import (
     CORES,
     ENV_VAR,
     KERNEL_LIBRARIES,
+    MAX_FILE_BYTES,
     Device,
     OpLatencyCoefficients,
     get_device,
     load_catalogue,
+    parse_device,
+    read_catalogue,
 )
 from tinynas.errors import BoardNotFoundError, CatalogueError
 
@@ -269,7 +272,7 @@ def test_malformed_field_names_path_and_field(
 ) -> None:
     path = write_board(tmp_path, **changes)
     with pytest.raises(CatalogueError) as info:
-        load_catalogue(tmp_path)
+        get_device("my-board", tmp_path)  # the board asked for is the malformed one
     assert str(info.value).startswith(f"{path}: ")
     assert expected in str(info.value)
 
@@ -325,7 +328,7 @@ def test_malformed_text_names_path_and_field(
     assert old in text
     path = write_board(tmp_path, text=text.replace(old, new, 1))
     with pytest.raises(CatalogueError) as info:
-        load_catalogue(tmp_path)
+        get_device("my-board", tmp_path)
     assert str(info.value).startswith(f"{path}: ")
     assert expected in str(info.value)
 
@@ -334,7 +337,7 @@ def test_missing_latency_table(tmp_path: Path) -> None:
     text = board_text()
     path = write_board(tmp_path, text=text[: text.index("[latency]")])
     with pytest.raises(CatalogueError, match=re.escape(f"{path}: field 'latency' is missing")):
-        load_catalogue(tmp_path)
+        get_device("my-board", tmp_path)
 
 
 def test_model_slot_address_is_optional(tmp_path: Path) -> None:
@@ -344,3 +347,107 @@ def test_model_slot_address_is_optional(tmp_path: Path) -> None:
 
 def test_device_type_is_exported() -> None:
     assert isinstance(get_device("edge"), Device)
+
+
+# ---- unreadable user files break only their own board -------------------------------------------
+
+
+def _one_warning(capsys: pytest.CaptureFixture[str], *fragments: str) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: "), lines
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_malformed_user_file_breaks_only_its_own_board(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write_board(tmp_path, "my-board", sram_bytes='"lots"')
+    write_board(tmp_path, "good-board")
+    assert get_device("pico", tmp_path).name == "raspberry-pi-pico"  # a builtin board
+    _one_warning(capsys, str(bad), "field 'sram_bytes' must be a positive integer")
+    assert get_device("good-board", tmp_path).name == "good-board"
+    assert capsys.readouterr().err == ""  # the file is named once per process
+    for asked in ("my-board", "MY-BOARD", "my-board-alias"):  # its stem, its name, its alias
+        with pytest.raises(CatalogueError, match=re.escape(f"{bad}: field 'sram_bytes'")):
+            get_device(asked, tmp_path)
+    catalogue = read_catalogue(tmp_path)
+    assert "good-board" in catalogue.boards and "my-board" not in catalogue.boards
+    assert [u.path for u in catalogue.unreadable] == [str(bad)]
+
+
+def test_a_malformed_override_stands_for_the_builtin_board_it_replaces(tmp_path: Path) -> None:
+    bad = write_board(tmp_path, "nucleo-l4r5zi", clock_hz="-1")
+    for asked in ("nucleo-l4r5zi", "stm32"):  # a broken override is never silently skipped
+        with pytest.raises(CatalogueError, match=re.escape(f"{bad}: field 'clock_hz'")):
+            get_device(asked, tmp_path)
+
+
+def test_an_unknown_board_names_the_unreadable_files(tmp_path: Path) -> None:
+    bad = write_board(tmp_path, "my-board", text="name = \n")
+    with pytest.raises(BoardNotFoundError) as info:
+        get_device("zzzz", tmp_path)
+    assert f"1 board file(s) could not be read, the first: {bad}" in str(info.value)
+
+
+def test_an_alias_clash_breaks_only_the_clashing_user_board(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clash = write_board(tmp_path, "my-board", aliases='["stm32"]')
+    assert get_device("stm32", tmp_path).name == "nucleo-l4r5zi"
+    _one_warning(capsys, str(clash), "already used by board nucleo-l4r5zi")
+    with pytest.raises(CatalogueError, match="must be unique across the catalogue"):
+        get_device("my-board", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'name = "my-board"\n\xff\xfe = 1\n', "not UTF-8 text (byte 0xff at offset 18)"),
+        (b"latency = " + b"[" * 100_000, "nest deeper than the TOML reader allows"),
+        (b"a = {" * 5_000, "nest deeper than the TOML reader allows"),
+        (b"name = \n", "not valid TOML: Invalid value (at line 1, column 8)"),
+        (b"x" * (MAX_FILE_BYTES + 1), "too large for a board file"),
+    ],
+    ids=["not-utf8", "nested-arrays", "nested-tables", "syntax", "huge"],
+)
+def test_unreadable_board_files_are_one_error_naming_the_file(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "my-board.toml"
+    path.write_bytes(content)
+    with pytest.raises(CatalogueError) as info:
+        get_device("my-board", tmp_path)
+    assert str(info.value).startswith(f"{path}: ") and expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("sram_bytes = 131_072", f"sram_bytes = {2**63}",
+         "field 'sram_bytes' must be a positive integer"),
+        ('aliases = ["my-board-alias"]', 'aliases = ["ok\\n"]',  # a TOML escape: a newline
+         "field 'aliases' must be a list of distinct lowercase slugs"),
+    ],
+    ids=["beyond-64-bit", "alias-with-newline"],
+)
+def test_values_toml_does_not_allow(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    text = board_text()
+    assert old in text
+    write_board(tmp_path, text=text.replace(old, new, 1))
+    with pytest.raises(CatalogueError, match=re.escape(expected)):
+        get_device("my-board", tmp_path)
+
+
+def test_a_latency_coefficient_beyond_64_bits_is_refused_not_an_overflow(tmp_path: Path) -> None:
+    text = board_text().replace(LATENCY_CONV, LATENCY_CONV.replace("7.166", "9" * 30), 1)
+    write_board(tmp_path, text=text)
+    with pytest.raises(CatalogueError, match="cycles_per_mac' must be a finite non-negative"):
+        get_device("my-board", tmp_path)
+
+
+def test_parse_device_takes_bytes() -> None:
+    device = parse_device("x.toml", "nucleo-f446re", BASE_TEXT.encode("utf-8"))
+    assert device == get_device("nucleo-f446re")

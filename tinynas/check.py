@@ -8,6 +8,10 @@ For each model and board the gate computes three figures, each with where it com
 
 The arena is measured by loading the model in the TFLite Micro interpreter (x86 reference
 build); on a 32-bit Cortex-M it is a little smaller, so the RAM verdict errs on the safe side.
+An arena larger than the first measuring buffer is measured in a larger one (up to far above
+any board's SRAM, beyond which it is reported as "more than" and fails every board): a valid
+model that is too large is a failed check (exit 1), never an error. A damaged model, or one that
+crashes TFLite Micro (which runs in a worker process), is a ``ModelFileError``.
 Each figure is held against a limit: the user's (``--max-flash``, ``--max-ram``,
 ``--max-latency``) or, for flash and RAM, the board's own size, whichever is tighter. Latency has
 no limit unless one is given; it is then reported but not checked.
@@ -30,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tinynas.convert import start_tflm_worker
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
 from tinynas.estimators import file_op_costs, predict_latency
@@ -189,11 +194,13 @@ def check_models(
         ModelFileError: A model that is missing, not TFLite, not int8, or not runnable in TFLM.
     """
     checks = []
+    if paths:
+        start_tflm_worker()  # one worker measures every model; it boots while the first is read
     for path in paths:
         started = time.perf_counter()
         report = inspect_model(path)  # reads the file and measures the arena, once per model
         seconds = time.perf_counter() - started
-        digest = hashlib.sha256(report.model.path.read_bytes()).hexdigest()
+        digest = hashlib.sha256(report.model.data).hexdigest()
         for device in devices:
             rows = check_rows(report, device, limits)
             checks.append(ModelCheck(Path(path), device.name, rows, digest, seconds))

@@ -6,7 +6,12 @@ Every figure of the report says where it comes from (``InspectReport.provenance`
   (:mod:`tinynas.tflite_file`);
 - the arena is measured: the model is loaded in the TFLite Micro interpreter (x86 reference
   build), whose RecordingMicroAllocator reports the bytes it used. x86 pointers are 8 bytes, so
-  on a 32-bit Cortex-M the arena is a little smaller and the RAM verdict errs on the safe side;
+  on a 32-bit Cortex-M the arena is a little smaller and the RAM verdict errs on the safe side.
+  The interpreter runs in a worker process (:mod:`tinynas.convert`), after the file passed
+  :func:`tinynas.tflite_file.verify_tflite`: a damaged model is one error line, never a crash.
+  An arena above the first measuring buffer is measured again in a larger one; one above
+  ``MAX_ARENA_BYTES`` is reported as "more than" that (``ArenaReport.exceeds``), which fits no
+  board;
 - with a device, latency is predicted by the per-op cycle model of the board's TOML (its
   coefficient source travels with the figure), and the fit is arithmetic on the board's sizes::
 
@@ -20,11 +25,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tinynas.convert import ArenaReport, measure_arena
+from tinynas.convert import ArenaReport, TFLMRefused, measure_arena, start_tflm_worker
 from tinynas.devices import Device, get_device
 from tinynas.errors import ConversionError, ModelFileError
 from tinynas.estimators import LatencyPrediction, file_op_costs, predict_latency
-from tinynas.native import CapturedFd2
 from tinynas.tflite_file import TFLiteModel, read_tflite
 
 ARENA_SOURCE = "measured (TFLM x86 reference build, RecordingMicroAllocator total)"
@@ -80,7 +84,7 @@ class InspectReport:
         """Where each figure of :meth:`to_dict` comes from."""
         sources = {"size_bytes": "file size", "input": FILE_SOURCE, "output": FILE_SOURCE}
         sources.update({key: GRAPH_SOURCE for key in ("params", "macs", "op_count", "op_counts")})
-        for key in ("arena_bytes", "arena_head_bytes", "arena_tail_bytes"):
+        for key in ("arena_bytes", "arena_exceeds", "arena_head_bytes", "arena_tail_bytes"):
             sources[key] = ARENA_SOURCE
         sources["ops"] = f"{FILE_SOURCE}; macs and params {GRAPH_SOURCE}"
         if self.latency is not None:
@@ -110,6 +114,7 @@ class InspectReport:
                 m.output_shape, m.output_dtype, m.output_scale, m.output_zero_point
             ),
             "arena_bytes": self.arena.total_bytes,
+            "arena_exceeds": self.arena.exceeds,
             "arena_head_bytes": self.arena.head_bytes,
             "arena_tail_bytes": self.arena.tail_bytes,
             **self._device_dict(),
@@ -157,6 +162,7 @@ def inspect_model(
         BoardNotFoundError: No board of that name.
     """
     board = get_device(device, devices_dir) if isinstance(device, str) else device
+    start_tflm_worker()  # it boots while the file is read and checked
     model = read_tflite(path)
     arena = _measured_arena(model)
     if board is None:
@@ -168,7 +174,8 @@ def inspect_model(
 def fit_rows(model: TFLiteModel, arena: ArenaReport, device: Device) -> tuple[FitRow, ...]:
     """Flash and RAM needed by `model` on `device` against what the board has."""
     flash = (("model file", model.size_bytes), ("firmware reserve", device.firmware_reserve_bytes))
-    ram = (("TFLM arena", arena.total_bytes), ("runtime reserve", device.runtime_reserve_bytes))
+    arena_part = "TFLM arena (more than)" if arena.exceeds else "TFLM arena"
+    ram = ((arena_part, arena.total_bytes), ("runtime reserve", device.runtime_reserve_bytes))
     return (
         FitRow("flash", sum(b for _, b in flash), device.flash_bytes, flash),
         FitRow("ram", sum(b for _, b in ram), device.sram_bytes, ram),
@@ -176,13 +183,14 @@ def fit_rows(model: TFLiteModel, arena: ArenaReport, device: Device) -> tuple[Fi
 
 
 def _measured_arena(model: TFLiteModel) -> ArenaReport:
-    """The arena TFLM allocates; TFLM's own complaint (printed to stderr) goes in the error."""
-    data = model.path.read_bytes()
-    said = CapturedFd2()
+    """The arena TFLM allocates; TFLM's own complaint goes in the error.
+
+    Raises:
+        ModelFileError: TFLM refused, crashed or hung on the model.
+    """
     try:
-        with said:
-            return measure_arena(data)
+        return measure_arena(model.data, name=model.path.name)
+    except TFLMRefused as e:
+        raise ModelFileError(f"TFLite Micro cannot run {model.path.name}: {e.reason}") from e
     except ConversionError as e:
-        raise ModelFileError(
-            f"TFLite Micro cannot run {model.path.name}: {said.first_line(str(e))}"
-        ) from e
+        raise ModelFileError(f"TFLite Micro cannot run {model.path.name}: {e}") from e

@@ -25,6 +25,7 @@ Duration strings: ``90`` or ``90s``, ``10m``, ``1.5h`` (seconds, minutes, hours)
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 
@@ -54,22 +55,24 @@ def parse_size(text: str | int) -> int:
     if isinstance(text, int) and not isinstance(text, bool):
         return _positive(text, str(text))
     if not isinstance(text, str):
-        raise SizeError(f"size {text!r} is not a size; {_HELP}")
+        raise SizeError(f"size {_shown(text)} is not a size; {_HELP}")
     match = _SIZE.match(text.strip())
     if match is None:
-        raise SizeError(f"size {text!r} is not a size; {_HELP}")
+        raise SizeError(f"size {_shown(text)} is not a size; {_HELP}")
     unit = match["unit"].lower()
     if unit not in UNIT_BYTES:
-        raise SizeError(f"size {text!r} has an unknown unit {match['unit']!r}; {_HELP}")
+        unknown = _shown(match["unit"])
+        raise SizeError(f"size {_shown(text)} has an unknown unit {unknown}; {_HELP}")
     size = Decimal(match["number"]) * UNIT_BYTES[unit]
     if size != size.to_integral_value():
-        raise SizeError(f"size {text!r} is {size} bytes, not a whole number of bytes; {_HELP}")
+        raise SizeError(f"size {_shown(text)} is {str(size)[:40]} bytes, not a whole number of "
+                        f"bytes; {_HELP}")
     return _positive(int(size), text)
 
 
 def _positive(size_bytes: int, text: str) -> int:
     if size_bytes <= 0:
-        raise SizeError(f"size {text!r} must be more than 0 bytes; {_HELP}")
+        raise SizeError(f"size {_shown(text)} must be more than 0 bytes; {_HELP}")
     return size_bytes
 
 
@@ -82,20 +85,34 @@ def format_size(size_bytes: float) -> str:
     return f"{size_bytes:,.0f} B ({size_bytes / 1024**2:,.2f} MiB)"
 
 
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*")
+_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smh]?)\s*")  # ASCII digits only
 _SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
 
 
 def parse_duration(text: str) -> float:
     """Seconds of a duration string: ``"90"`` or ``"90s"``, ``"10m"``, ``"1.5h"``.
 
+    Returns:
+        A positive, finite number of seconds.
+
     Raises:
-        TinyNASError: Not a number with an optional s, m or h.
+        TinyNASError: Not a number with an optional s, m or h, zero, or too long to count.
     """
-    match = _DURATION.fullmatch(text)
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match:
-        raise TinyNASError(f"time budget {text!r} is not a duration; use e.g. 90s, 10m or 2h")
-    return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
+        raise TinyNASError(f"time budget {_shown(text)} is not a duration; use e.g. 90s, 10m "
+                           "or 2h")  # fmt: skip
+    seconds = float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
+    if not 0 < seconds < math.inf:
+        raise TinyNASError(f"time budget {_shown(text)} must be more than 0 s and finite; use "
+                           "e.g. 90s, 10m or 2h")  # fmt: skip
+    return seconds
+
+
+def _shown(text: object) -> str:
+    """``text`` quoted for a message, cut short when long."""
+    shown = repr(text)
+    return shown if len(shown) <= 42 else shown[:40] + "..."
 
 
 def format_latency(latency_ms: float) -> str:

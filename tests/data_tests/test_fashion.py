@@ -88,6 +88,7 @@ def test_keras_download_used_when_nothing_local(
         "y_test": np.arange(10, dtype=np.uint8),
     }  # the network cannot exist here: stand in for what keras returns
     monkeypatch.setattr(_fashion, "_download_keras", lambda: downloaded)
+    (tmp_path / "nothing").mkdir()  # a --data-dir without the files
     data = load_dataset("fashion-mnist", data_dir=tmp_path / "nothing")
     assert data.source == "keras download"
     assert data.x_train.max() == pytest.approx(0.2)

@@ -27,6 +27,7 @@ def test_unknown_name_lists_every_place_looked(
     env_a, env_b = tmp_path / "env-a", tmp_path / "env-b"
     monkeypatch.setenv("TINYNAS_DATA", os.pathsep.join([str(env_a), str(env_b)]))
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "arg").mkdir()  # a --data-dir that does not exist is its own error
     with pytest.raises(DatasetError) as info:
         load_dataset("cifar-3", data_dir=tmp_path / "arg")
     message = str(info.value)

@@ -6,6 +6,7 @@ never imports TensorFlow or torch.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
@@ -124,9 +125,47 @@ def _param_hint(e: click.BadParameter) -> str | None:
     return None
 
 
+# a write that fails for want of room: one line, not a traceback
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one clear line and exit status 2 for any tinynas error."""
+    """Entry point: one clear line and exit status 2 for any tinynas error.
+
+    Output that cannot be written is no traceback either: a full device (``> /dev/full``) is
+    one ``error:`` line and exit status 2; a closed pipe (``| head -c1``) ends the command
+    quietly with exit status 1, as click does (and as Unix tools stop, by SIGPIPE).
+    """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        try:
+            _main(argv, debug)
+        finally:
+            sys.stdout.flush()  # a write error of buffered output surfaces here, not at exit
+    except BrokenPipeError:
+        _discard_stdout()
+        sys.exit(1)
+    except OSError as e:
+        if e.errno not in _NO_ROOM or debug:
+            raise
+        _discard_stdout()
+        where = f"'{e.filename}'" if e.filename else "the output"
+        click.echo(f"error: cannot write {where}: {e.strerror or e}; free some space on "
+                   "that device or write somewhere else", err=True)  # fmt: skip
+        sys.exit(2)
+
+
+def _discard_stdout() -> None:
+    """Points stdout at the null device, so that the interpreter's last flush of what is
+    still buffered neither fails nor prints 'Exception ignored'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture)
+        pass
+
+
+def _main(argv: list[str] | None, debug: bool) -> None:
     try:
         cli.main(args=argv, prog_name="tinynas", standalone_mode=False)
     except click.exceptions.Abort:

@@ -11,28 +11,28 @@ from typing import Any
 import click
 
 from tinynas.cli._options import SEED, devices_dir_option, json_option
+from tinynas.cli._output import check_out_file, write_output
 from tinynas.errors import SearchSpaceError, TinyNASError
+from tinynas.space import MAX_CLASSES
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """'28x28x1', '28,28,1' or '640' -> a shape tuple."""
     parts = [p for p in re.split(r"[x,\s]+", text.strip()) if p]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts) or len(parts) > 3:
-        raise SearchSpaceError(f"input shape {text!r} must be HxWxC, LxC or L (positive integers)")
+    # ASCII digits only ('²' is a digit to str.isdigit), and few of them: a size of more than
+    # 9 digits is far past MAX_INPUT_ELEMENTS, and int() refuses more than 4,300
+    if not parts or len(parts) > 3 or not all(re.fullmatch(r"0*[1-9][0-9]{0,8}", p)
+                                               for p in parts):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise SearchSpaceError(f"input shape {shown!r} must be HxWxC, LxC or L (positive "
+                               "integers of at most 9 digits)")
     return tuple(int(p) for p in parts)
 
 
 def load_arch(path: str) -> Any:
-    from tinynas.space import Architecture, validate
+    from tinynas.space import read_architecture
 
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise SearchSpaceError(f"cannot read architecture {path}: {e.strerror}") from e
-    try:
-        return validate(Architecture.from_json(text))
-    except SearchSpaceError as e:
-        raise SearchSpaceError(f"{path}: {e}") from e
+    return read_architecture(path)
 
 
 def _device(name: str | None, devices_dir: Path | None) -> Any:
@@ -88,7 +88,7 @@ def arch() -> None:
 @click.option("--input-shape", "input_shape", default="28x28x1", show_default=True,
               help="HxWxC, LxC or L.")
 @click.option("--classes", default=10, show_default=True,
-              type=click.IntRange(2, 2**31 - 1))  # a TFLite tensor dimension is an int32
+              type=click.IntRange(2, MAX_CLASSES))  # validation's cap
 @click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--device", default=None, help="Sample until the architecture fits this board.")
 @devices_dir_option
@@ -102,6 +102,8 @@ def sample_cmd(input_shape: str, classes: int, seed: int, device: str | None,
     from tinynas.space import sample
 
     shape = parse_shape(input_shape)
+    if out:
+        check_out_file(out, "--out")
     board = _device(device, devices_dir)
     rng = random.Random(seed)
     for _ in range(max_tries):
@@ -113,7 +115,7 @@ def sample_cmd(input_shape: str, classes: int, seed: int, device: str | None,
         raise TinyNASError(f"no sampled architecture fit {board.name} in {max_tries} tries; "
                            "raise --max-tries or choose a larger board")
     if out:
-        Path(out).write_text(candidate.to_json() + "\n")
+        write_output(out, candidate.to_json() + "\n", "--out")
     if as_json:
         click.echo(json.dumps({"architecture": candidate.to_dict(), "hash": candidate.content_hash,
                                "estimate": est.to_dict()}, indent=2))
@@ -149,6 +151,9 @@ def show_cmd(path: str, device: str | None, devices_dir: Path | None, as_json: b
 @json_option("Print JSON only.")
 def convert_cmd(path: str, out: str, seed: int, as_json: bool) -> None:
     """Convert an architecture (random weights) to int8 TFLite and check it in TFLM."""
+    candidate = load_arch(path)  # bad input first, before torch and TensorFlow load
+    check_out_file(out, "--out")
+
     import numpy as np
     import torch
 
@@ -156,11 +161,10 @@ def convert_cmd(path: str, out: str, seed: int, as_json: bool) -> None:
     from tinynas.estimators import estimate
     from tinynas.space.torch_builder import build_torch
 
-    candidate = load_arch(path)
     torch.manual_seed(seed)
     samples = np.random.default_rng(seed).random((32, *candidate.input_shape), np.float32)
     result = convert_architecture(candidate, samples, build_torch(candidate))
-    Path(out).write_bytes(result.tflite)
+    write_output(out, result.tflite, "--out")
     est = estimate(candidate)
     report = {
         "tflite": out,

@@ -167,9 +167,12 @@ def calibrate(
     (--prior-width). Prints the fitted coefficients and each model's leave-one-out error;
     --write DIR writes the refitted board into a user devices folder.
     """
+    from tinynas.cli._output import check_out_dir
     from tinynas.devices import get_device
     from tinynas.estimators import calibrate_device, load_measurements, with_source
 
+    if write_dir is not None:
+        check_out_dir(write_dir, "--write")  # before the fit, not after it
     device = get_device(device_name, devices_dir)
     calibration = calibrate_device(device, load_measurements(measurements), prior_width)
     latency = with_source(calibration.parameters, _source(calibration, measurements))

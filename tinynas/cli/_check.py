@@ -131,8 +131,13 @@ def check(
     import sys
 
     from tinynas.check import Limits, check_models, write_junit
+    from tinynas.cli._output import OutputError, file_problem
     from tinynas.devices import get_device
 
+    problem = None if junit is None else file_problem(junit)
+    if problem is not None:  # before the models are loaded in TFLM
+        raise OutputError(f"cannot write the JUnit report '{junit}': {problem}; give another "
+                          "--junit")  # fmt: skip
     devices = [get_device(name, devices_dir) for name in device_names]
     report = check_models(models, devices, Limits(max_flash, max_ram, max_latency))
     if junit is not None:

@@ -1,8 +1,16 @@
-"""``tinynas devices``: the board catalogue as a table, one board in full, or JSON."""
+"""``tinynas devices``: the board catalogue as a table, one board in full, or JSON.
+
+A user board file that does not load is not listed: the good boards are printed as usual (the
+JSON keeps its form, a list of boards), each unreadable file gets one ``warning:`` line on
+stderr naming the file and the problem, and the exit status is 1 (as ``ls`` does when it
+cannot read some entries). ``devices show NAME`` of a board in such a file is its one-line
+error, exit 2.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tinynas.cli._options import devices_dir_option, json_option
-from tinynas.devices import Device, get_device, load_catalogue
+from tinynas.devices import Device, get_device, read_catalogue
 
 
 def _kb(size_bytes: int) -> str:
@@ -104,11 +112,17 @@ def devices(ctx: click.Context, as_json: bool, devices_dir: Path | None) -> None
     ctx.obj["devices_dir"] = devices_dir
     if ctx.invoked_subcommand is not None:
         return
-    catalogue = list(load_catalogue(devices_dir).values())
+    catalogue = read_catalogue(devices_dir)
+    boards = list(catalogue.boards.values())
     if as_json:
-        _echo_json([d.to_dict() for d in catalogue])
+        _echo_json([d.to_dict() for d in boards])
     else:
-        _console().print(_catalogue_table(catalogue))
+        _console().print(_catalogue_table(boards))
+    for bad in catalogue.unreadable:
+        click.echo(f"warning: board file not listed: {bad.error} (fix or remove the file)",
+                   err=True)
+    if catalogue.unreadable:
+        sys.exit(1)
 
 
 @devices.command("show")

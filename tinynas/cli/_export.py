@@ -108,9 +108,10 @@ def export(
     """
     import json
 
-    from tinynas.export import ExportError, export_model, load_data
+    from tinynas.export import ExportError, check_out_dir, export_model, load_data
 
     _check_source(run, candidate, arch_path, weights_path)
+    check_out_dir(out_dir)  # before anything is loaded or converted
     if data_path is None:
         raise ExportError(
             "export needs data to calibrate the int8 model: give --data FILE.npz "

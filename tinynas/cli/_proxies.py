@@ -87,8 +87,11 @@ def validate(dataset: str, data_dir: str | None, device: str, samples: int, epoc
              devices_dir: Path | None, as_json: bool) -> None:
     """Score N architectures that fit a board with every metric, train each briefly, and
     report each metric's rank correlation with the measured accuracy."""
+    from tinynas.cli._output import check_out_dir
     from tinynas.proxies import ValidationConfig
 
+    if out is not None:
+        check_out_dir(out, "--out")  # before hours of training, not after
     config = ValidationConfig(
         dataset=dataset, device=device, samples=samples, epochs=epochs,
         metrics=_metric_list(metric_names), train_images=train_images, val_images=val_images,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tinynas.cli._options import POSITIVE, SEED, devices_dir_option, json_option
+from tinynas.cli._output import check_out_dir
 
 if TYPE_CHECKING:
     from tinynas.pipeline import SearchConfig, SearchSummary
@@ -118,6 +119,8 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
     board = get_device(device, devices_dir)
     if resume and out is None:
         raise click.UsageError("--resume needs --out RUN_FOLDER")
+    if out is not None:
+        check_out_dir(out, "--out")  # before the dataset is loaded
     config = SearchConfig(
         device=board.name, out=Path(out) if out else _default_out(board.name),
         dataset=dataset, data_dir=data_dir, strategy=strategy, metric=metric,

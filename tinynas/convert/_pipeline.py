@@ -10,6 +10,7 @@ import numpy as np
 from tinynas.convert._tflite import to_int8_tflite
 from tinynas.convert._tflm import ArenaReport, measure_arena, run_tflm
 from tinynas.space import Architecture
+from tinynas.tflite_file import verify_tflite
 
 if TYPE_CHECKING:
     from tinynas.space.torch_builder import TorchNet
@@ -44,9 +45,14 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 def litert_reference(model: bytes, inputs: np.ndarray) -> np.ndarray:
-    """int8 outputs of LiteRT with its reference kernels (bit-exact with TFLM)."""
+    """int8 outputs of LiteRT with its reference kernels (bit-exact with TFLM).
+
+    LiteRT runs in this process: it only ever gets models tinynas wrote itself, after the
+    structural check of :func:`~tinynas.tflite_file.verify_tflite`.
+    """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    verify_tflite(model)
     interp = Interpreter(
         model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF
     )
@@ -94,6 +100,7 @@ def convert_architecture(
 def input_quantization(model: bytes) -> tuple[float, int]:
     from ai_edge_litert.interpreter import Interpreter
 
+    verify_tflite(model)  # LiteRT in this process: see litert_reference
     detail = Interpreter(model_content=model).get_input_details()[0]
     scale, zero_point = detail["quantization"]
     return float(scale), int(zero_point)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinynas.data._dataset import Dataset
+from tinynas.data._dataset import MAX_CLASSES, Dataset
 from tinynas.data._digits import load_digits
 from tinynas.data._errors import DatasetError
 from tinynas.data._fashion import DEBIAN_DIR, load_fashion_mnist
@@ -56,6 +56,11 @@ def load_dataset(
         DatasetError: When the dataset is not found (naming every place looked), cannot be
             read, or ``image_size`` is given for anything but an image folder.
     """
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DatasetError(
+            f"--data-dir {data_dir} does not exist or is not a folder; give the folder that "
+            "holds the dataset, or leave --data-dir out"
+        )
     name = ALIASES.get(str(name_or_path).strip().lower(), str(name_or_path).strip().lower())
     if name in DATASETS:
         _no_image_size(name_or_path, image_size)
@@ -104,6 +109,7 @@ __all__ = [
     "DATASETS",
     "DEBIAN_DIR",
     "ENV_VAR",
+    "MAX_CLASSES",
     "Dataset",
     "DatasetError",
     "Samples",

@@ -9,6 +9,10 @@ import numpy as np
 from tinynas.data._errors import DatasetError
 from tinynas.data._split import Samples, split, stratified_take
 
+# A class count beyond any microcontroller classifier (ten times ImageNet's 1,000); the same
+# cap as tinynas.space.MAX_CLASSES. Labels are checked against it before names are made.
+MAX_CLASSES = 10_000
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -33,6 +37,11 @@ class Dataset:
             object.__setattr__(self, key, np.asarray(getattr(self, key), dtype=np.float32))
         for key in ("y_train", "y_test"):
             object.__setattr__(self, key, _labels(self.name, key, getattr(self, key)))
+        if len(self.class_names) > MAX_CLASSES:
+            raise DatasetError(
+                f"dataset '{self.name}' has {len(self.class_names):,} classes; at most "
+                f"{MAX_CLASSES:,} (no microcontroller classifier has more)"
+            )
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
         _check_part(self, "train")
         _check_part(self, "test")
@@ -150,6 +159,23 @@ def images_from_uint8(images: np.ndarray) -> np.ndarray:
     return scaled[..., np.newaxis] if scaled.ndim == 3 else scaled
 
 
+def check_label_cap(where: str, labels: np.ndarray) -> None:
+    """Raises :class:`DatasetError` when a label is beyond ``MAX_CLASSES - 1`` (a class count
+    derived from the largest label would be more than ``MAX_CLASSES``)."""
+    if labels.size and labels.max() >= MAX_CLASSES:
+        raise DatasetError(
+            f"{where} holds label {_label(labels.max())}; labels are class indices 0.."
+            f"{MAX_CLASSES - 1:,} (at most {MAX_CLASSES:,} classes): renumber the classes "
+            "from 0"
+        )
+
+
+def _label(value: object) -> str:
+    number = float(value)  # type: ignore[arg-type]
+    return f"{int(number):,}" if abs(number) < 1e18 else f"{number:g}"
+
+
 def class_names_for(labels: np.ndarray) -> tuple[str, ...]:
-    """Class names ``"0"``, ``"1"``, ... up to the largest label."""
+    """Class names ``"0"``, ``"1"``, ... up to the largest label (at most ``MAX_CLASSES``)."""
+    check_label_cap("the labels", labels)
     return tuple(str(i) for i in range(int(labels.max()) + 1))

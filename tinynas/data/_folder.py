@@ -9,12 +9,14 @@ otherwise three (RGB; alpha is dropped). Pixels are scaled from 0..255 to [0, 1]
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tinynas.data._dataset import Dataset, images_from_uint8
+from tinynas.data._dataset import MAX_CLASSES, Dataset, images_from_uint8
 from tinynas.data._errors import DatasetError
 from tinynas.data._split import Samples, split
 
@@ -25,6 +27,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 GRAY_MODES = frozenset({"1", "L", "LA"})
 COLOR_MODES = frozenset({"P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr"})
 TEST_FRACTION = 0.2
+# Checked from each image's header before it is decoded: 8192 x 8192 is more than any camera
+# photo (and below PIL's own decompression-bomb warning, 89 M pixels).
+MAX_IMAGE_PIXELS = 8192 * 8192
+# One resized sample: the same cap as tinynas.space.MAX_INPUT_ELEMENTS, the largest input a
+# microcontroller model takes (an int8 input in the largest SRAM of the catalogue).
+MAX_SAMPLE_ELEMENTS = 2 * 1024 * 1024
+# All images as float32, checked before any is decoded (Fashion-MNIST takes 220 MB).
+MAX_DATASET_BYTES = 16 * 1024**3
 
 Labelled = list[tuple[Path, int]]  # image files with their class index
 ImageSize = int | tuple[int, int] | None  # (height, width), one int for a square, or None
@@ -48,8 +58,12 @@ def load_folder(path: str | Path, image_size: ImageSize = None, seed: int = 0) -
     """
     root = Path(path)
     classes, train_files, test_files = _layout(root)
+    if len(classes) > MAX_CLASSES:
+        raise DatasetError(f"{root} has {len(classes):,} class folders; at most {MAX_CLASSES:,} "
+                           "(no microcontroller classifier has more)")  # fmt: skip
     all_files = train_files + (test_files or [])
     channels, size_hw = _probe(all_files, image_size)
+    _check_memory(root, len(all_files), channels, size_hw, image_size is None)
     x = images_from_uint8(np.stack([_read(f, channels, size_hw) for f, _ in all_files]))
     y = np.array([label for _, label in all_files], dtype=np.int64)
     if test_files is not None:  # the folder's own train/ and test/
@@ -123,6 +137,27 @@ def _probe(files: Labelled, image_size: ImageSize) -> tuple[int, tuple[int, int]
     return channels, _size_hw(image_size, first_size_hw)
 
 
+def _check_memory(root: Path, count: int, channels: int, size_hw: tuple[int, int],
+                  default_size: bool) -> None:  # fmt: skip
+    """Refuses samples larger than any model takes, or a dataset beyond memory, before any
+    image is decoded."""
+    elements = size_hw[0] * size_hw[1] * channels
+    hint = ("the size of the first image; pass --image-size, e.g. 96" if default_size
+            else "pass a smaller --image-size")  # fmt: skip
+    if elements > MAX_SAMPLE_ELEMENTS:
+        raise DatasetError(
+            f"{root}: images of {size_hw[0]}x{size_hw[1]}x{channels} are {elements:,} values, "
+            f"more than a microcontroller model takes (at most {MAX_SAMPLE_ELEMENTS:,}); "
+            f"{hint}"
+        )
+    if count * elements * 4 > MAX_DATASET_BYTES:
+        raise DatasetError(
+            f"{root}: {count:,} images of {size_hw[0]}x{size_hw[1]}x{channels} need "
+            f"{count * elements * 4 / 1024**3:,.1f} GiB as float32, more than "
+            f"{MAX_DATASET_BYTES // 1024**3} GiB; use fewer images or pass a smaller --image-size"
+        )
+
+
 def _size_hw(image_size: ImageSize, default: tuple[int, int]) -> tuple[int, int]:
     if image_size is None:
         return default
@@ -147,12 +182,30 @@ def _read(path: Path, channels: int, size_hw: tuple[int, int]) -> np.ndarray:
 
 
 def _open(path: Path) -> Image:
+    """The image, opened (only its header is read); refused when its header claims more than
+    ``MAX_IMAGE_PIXELS``."""
     from PIL import Image as PIL
 
     try:
-        return PIL.open(path)
+        with warnings.catch_warnings():  # PIL warns of a large image; it is refused below
+            warnings.simplefilter("ignore", PIL.DecompressionBombWarning)
+            image = PIL.open(path)
+    except PIL.DecompressionBombError:  # over twice PIL's MAX_IMAGE_PIXELS
+        raise _too_large(path, "its header claims more pixels than PIL decodes") from None
     except OSError as e:  # PIL.UnidentifiedImageError is an OSError
         raise _unreadable(path, e) from e
+    if math.prod(image.size) > MAX_IMAGE_PIXELS:
+        width, height = image.size
+        image.close()
+        raise _too_large(path, f"{width}x{height} pixels")
+    return image
+
+
+def _too_large(path: Path, size: str) -> DatasetError:
+    return DatasetError(
+        f"image {path} is too large ({size}; at most {MAX_IMAGE_PIXELS:,} pixels are decoded); "
+        "downscale it or remove it"
+    )
 
 
 def _unreadable(path: Path, error: Exception) -> DatasetError:

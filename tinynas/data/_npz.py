@@ -11,17 +11,28 @@ class indices from 0, or one-hot rows. Inputs, by dtype and rank:
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from tinynas.data._dataset import Dataset, class_names_for, images_from_uint8
+from tinynas.data._dataset import (
+    MAX_CLASSES,
+    Dataset,
+    check_label_cap,
+    class_names_for,
+    images_from_uint8,
+)
 from tinynas.data._errors import DatasetError
 from tinynas.data._split import split
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 TEST_FRACTION = 0.2
+# The arrays of an .npz are refused above this size (their headers are read first, so a small
+# compressed file that claims huge arrays allocates nothing): a microcontroller dataset is far
+# smaller (Fashion-MNIST is 55 MB) and its float32 copy takes four times as much memory again.
+MAX_ARRAY_BYTES = 4 * 1024**3
 
 
 def load_npz(path: str | Path, seed: int = 0) -> Dataset:
@@ -40,6 +51,12 @@ def load_npz(path: str | Path, seed: int = 0) -> Dataset:
     path = Path(path)
     arrays = _read(path)
     x_train, y_train, x_test, y_test = _parts(path, arrays, seed)
+    for key, x in (("x_train", x_train), ("x_test", x_test)):
+        if x.ndim >= 1 and len(x) == 0:
+            raise DatasetError(
+                f"{path}: {key} holds no samples; give both parts samples, or save only x and "
+                f"y and {TEST_FRACTION:.0%} is held out as the test set"
+            )
     x_train, x_test = _inputs(path, "x_train", x_train), _inputs(path, "x_test", x_test)
     y_train, y_test = _labels(path, "y_train", y_train), _labels(path, "y_test", y_test)
     names = _class_names(path, arrays, np.concatenate([y_train, y_test]))
@@ -55,20 +72,62 @@ def _parts(path: Path, arrays: dict[str, np.ndarray], seed: int) -> list[np.ndar
             "or x, y (save them with numpy.savez)"
         )
     x, y = arrays["x"], _labels(path, "y", arrays["y"])
-    if len(x) != len(y):
-        raise DatasetError(f"{path}: x has {len(x)} samples but y {len(y)} labels; match them")
+    if x.ndim == 0 or len(x) != len(y):
+        raise DatasetError(f"{path}: x has shape {x.shape} for {len(y)} labels; give one "
+                           "sample per label")  # fmt: skip
     train, test = split(x, y, TEST_FRACTION, seed)
     return [train.x, train.y, test.x, test.y]
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(f"cannot read {path} as .npz ({_not_zip(path)}); write it with "
+                           "numpy.savez(path, x=..., y=...)")  # fmt: skip
     try:
+        _check_sizes(path)
         with np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DatasetError(
-            f"cannot read {path} as .npz ({e}); write it with numpy.savez, without object arrays"
+            f"cannot read {path} as .npz ({reason}); write it with numpy.savez, without "
+            "object arrays"
         ) from e
+
+
+def _not_zip(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            single = f.read(6) == b"\x93NUMPY"
+    except OSError as e:
+        return e.strerror or str(e)
+    return ("it holds a single array, as numpy.save writes, not an archive of named arrays"
+            if single else "it is not a zip archive of arrays")  # fmt: skip
+
+
+def _check_sizes(path: Path) -> None:
+    """Refuses an archive whose arrays claim more than ``MAX_ARRAY_BYTES`` in all, from the
+    .npy headers alone (nothing is decompressed)."""
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if not member.filename.endswith(".npy"):
+                continue
+            with archive.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:  # a newer format: np.load checks it
+                    continue
+            total += math.prod(shape) * dtype.itemsize
+            if total > MAX_ARRAY_BYTES:
+                raise DatasetError(
+                    f"{path}: its arrays hold more than {MAX_ARRAY_BYTES // 1024**3} GiB "
+                    f"({member.filename[:-4]} alone has shape {list(shape)}); a dataset for a "
+                    "microcontroller model is far smaller: subsample or downscale it"
+                )
 
 
 def _inputs(path: Path, key: str, x: np.ndarray) -> np.ndarray:
@@ -81,7 +140,8 @@ def _inputs(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         return images_from_uint8(x) if x.ndim >= 3 else np.divide(x, np.float32(255.0))
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise DatasetError(f"{path}: {key} has dtype {x.dtype}; store numbers (uint8 or float)")
-    x = x.astype(np.float32)
+    with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused below
+        x = x.astype(np.float32)
     if x.ndim == 4 and (x.min() < 0.0 or x.max() > 1.0):
         raise DatasetError(
             f"{path}: {key} images range {x.min():g}..{x.max():g}; "
@@ -91,16 +151,21 @@ def _inputs(path: Path, key: str, x: np.ndarray) -> np.ndarray:
 
 
 def _labels(path: Path, key: str, y: np.ndarray) -> np.ndarray:
-    if y.ndim == 2 and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
+    floating = np.issubdtype(y.dtype, np.floating)
+    numeric = floating or np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
+    if numeric and y.ndim == 2 and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
+        if y.shape[1] > MAX_CLASSES:
+            raise DatasetError(f"{path}: {key} is one-hot rows of {y.shape[1]:,} classes; at "
+                               f"most {MAX_CLASSES:,} (no microcontroller classifier has more)")
         return np.argmax(y, axis=1).astype(np.int64)  # one-hot rows
-    integral = np.issubdtype(y.dtype, np.integer) or (
-        np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0)
-    )
+    with np.errstate(invalid="ignore"):  # inf and nan: not integral, and no RuntimeWarning
+        integral = numeric and (not floating or bool(np.all(np.mod(y, 1) == 0)))
     if y.ndim != 1 or not integral or len(y) == 0 or y.min() < 0:
         raise DatasetError(
             f"{path}: {key} has shape {y.shape} and dtype {y.dtype}; labels must be "
             "class indices 0, 1, 2, ... (one per sample) or one-hot rows"
         )
+    check_label_cap(f"{path}: {key}", y)  # before a float label is cast, or names are made
     return y.astype(np.int64)
 
 

@@ -15,7 +15,14 @@ from tinynas.export._carray import (
     source_text,
     write_c_array,
 )
-from tinynas.export._export import ExportResult, export_model, load_data, load_run, load_weights
+from tinynas.export._export import (
+    ExportResult,
+    check_out_dir,
+    export_model,
+    load_data,
+    load_run,
+    load_weights,
+)
 from tinynas.export._verify import MAX_DIFF_LSB, ExportError, Verification, verify_int8
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "ModelFacts",
     "Verification",
     "c_identifier",
+    "check_out_dir",
     "export_model",
     "header_text",
     "load_data",

@@ -12,6 +12,7 @@ Where the architecture and weights come from is the caller's business: files
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,11 @@ import numpy as np
 
 from tinynas.convert import convert_architecture
 from tinynas.devices import load_catalogue
-from tinynas.errors import SearchSpaceError, StoreError
+from tinynas.errors import StoreError
 from tinynas.export._card import CardInputs, model_card
 from tinynas.export._carray import CArray, ModelFacts, write_c_array
 from tinynas.export._verify import ExportError, Verification, verify_int8
-from tinynas.space import Architecture, problems
+from tinynas.space import Architecture, read_architecture
 from tinynas.store import RunLayout
 from tinynas.tflite_file import read_tflite
 
@@ -84,12 +85,17 @@ def export_model(
         ExportError: Missing or mis-shaped data, or an int8 model that does not verify.
         ConversionError: The int8 conversion failed.
     """
+    out = Path(out_dir)
+    check_out_dir(out)  # before the conversion, which takes a while
     calibration, calibration_source = _calibration(arch, representative, test_inputs)
     test = _test_set(arch, test_inputs, test_labels)
     net.eval()
     conversion = convert_architecture(arch, calibration, net, check_inputs=1)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot create the output folder '{out}': {e.strerror or e}; give "
+                          "another --out") from e  # fmt: skip
     tflite_path = out / MODEL_NAME
     tflite_path.write_bytes(conversion.tflite)
     model = read_tflite(tflite_path)
@@ -109,6 +115,24 @@ def export_model(
     card_path = out / CARD_NAME
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return ExportResult(out, tflite_path, c_array, card_path, card, verification)
+
+
+def check_out_dir(out: str | Path) -> None:
+    """Raises :class:`ExportError` unless folder ``out`` exists and is writable, or can be
+    created (its nearest existing ancestor is a writable folder). Nothing is created."""
+    out = Path(out)
+    existing = out.absolute()
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"output folder '{out}' is a file; give a folder with --out")
+    if not existing.is_dir():
+        raise ExportError(f"output folder '{out}' cannot be created: '{existing}' is a file; "
+                          "give another folder with --out")  # fmt: skip
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not writable" if existing == out.absolute() else \
+            f"cannot be created: '{existing}' is not writable"
+        raise ExportError(f"output folder '{out}' {what}; give a writable folder with --out")
 
 
 def _default_name(arch: Architecture, dataset_name: str | None) -> str:
@@ -193,18 +217,7 @@ def load_weights(arch_path: str | Path, weights_path: str | Path) -> tuple[Archi
 
 
 def _load_architecture(path: Path) -> Architecture:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SearchSpaceError(f"cannot read architecture '{path}': {e.strerror or e}") from e
-    try:
-        arch = Architecture.from_json(text)
-    except SearchSpaceError as e:
-        raise SearchSpaceError(f"{path}: {e}") from e
-    found = problems(arch)
-    if found:
-        raise SearchSpaceError(f"{path}: {found[0]}")
-    return arch
+    return read_architecture(path)  # not UTF-8, too deep, too large: one SearchSpaceError
 
 
 def _load_net(arch: Architecture, path: Path) -> TorchNet:

@@ -43,9 +43,14 @@ _HEX_BYTES_PER_DB = (COMMAND_MAX_BYTES - len("db %")) // 2  # 38 input bytes per
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Every wait of the host, in seconds (PROTOCOL.md section 8)."""
+    """Every wait of the host, in seconds (PROTOCOL.md section 8).
 
-    reply_s: float = 2.0  # each reply line of a command
+    A line's wait is its timeout here plus the time the longest reply line (2048 bytes)
+    takes on the wire at the line rate (:meth:`ProfilerClient.line_timeout_s`): at 1200 baud
+    a long ``m-results`` line takes 11 s, which no fixed 2 s could wait for.
+    """
+
+    reply_s: float = 2.0  # each reply line of a command, beyond its time on the wire
     ack_margin_s: float = 1.0  # added to twice a frame's time on the wire
     infer_line_s: float = 60.0  # each line of `infer` (at least one line arrives per run)
     upload_attempts: int = 5  # sends of one frame before the upload is abandoned
@@ -77,6 +82,12 @@ class ProfilerClient:
         self._tokens = itertools.count(int.from_bytes(os.urandom(2), "little"))
 
     # ---- lines ----------------------------------------------------------------------------
+
+    def line_timeout_s(self, base_s: float | None = None) -> float:
+        """The wait for one reply line: ``base_s`` (default ``timeouts.reply_s``) plus the
+        time of the longest reply line at the line rate."""
+        base = self.timeouts.reply_s if base_s is None else base_s
+        return base + self.transport.longest_line_seconds()
 
     def _reply(self, timeout_s: float, what: str) -> Reply:
         """The next reply line, skipping noise; ``timeout_s`` bounds the whole wait."""
@@ -119,7 +130,7 @@ class ProfilerClient:
             DeviceTimeoutError: A reply line, or ``m-ready``, did not come in time.
         """
         self.transport.write(f"{text}%".encode("ascii"), f"sending '{text}'")
-        return self._until_ready(text, line_s or self.timeouts.reply_s, total_s)
+        return self._until_ready(text, self.line_timeout_s(line_s), total_s)
 
     # ---- session --------------------------------------------------------------------------
 
@@ -138,7 +149,7 @@ class ProfilerClient:
                 return
             except DeviceTimeoutError:
                 continue
-        waited = self.timeouts.sync_attempts * self.timeouts.reply_s
+        waited = self.timeouts.sync_attempts * self.line_timeout_s()
         raise DeviceTimeoutError(
             f"no answer from the board on {self.transport.name} to {self.timeouts.sync_attempts} "
             f"sync attempts ({waited:.1f} s): is the profiler firmware running, at the right "
@@ -146,7 +157,7 @@ class ProfilerClient:
         )
 
     def _await_token(self, token: str) -> None:
-        deadline = time.monotonic() + self.timeouts.reply_s
+        deadline = time.monotonic() + self.line_timeout_s()
         seen = False
         while True:
             reply = self._reply(max(deadline - time.monotonic(), 0.0), "sync")
@@ -207,17 +218,17 @@ class ProfilerClient:
         chunk = self._expect(what, len(model), chunk_bytes)
         frames, retries = self._send_frames(chunks(model, chunk))
         seconds = time.monotonic() - start
-        replies = self._until_ready(what, self.timeouts.reply_s)
+        replies = self._until_ready(what, self.line_timeout_s())
         loaded = self._single(replies, "loaded", what)
         return UploadStats(len(model), crc, chunk, frames, retries, seconds, loaded.fields[2])
 
     def _expect(self, what: str, size: int, chunk_bytes: int | None) -> int:
         """Read the board's ``m-model-expect-[N,C]``; returns the chunk size to use."""
-        deadline = time.monotonic() + self.timeouts.reply_s
+        deadline = time.monotonic() + self.line_timeout_s()
         while True:
             reply = self._reply(max(deadline - time.monotonic(), 0.0), what)
             if reply.kind == "error":
-                self._until_ready(what, self.timeouts.reply_s)
+                self._until_ready(what, self.line_timeout_s())
                 raise BoardError(what, reply.fields[0])
             if reply.kind == "expect":
                 break
@@ -259,14 +270,14 @@ class ProfilerClient:
             if reply.kind == "nak":
                 return min(max(reply.number(), 0), count - 1), reply.fields[1]
             if reply.kind == "error":
-                self._until_ready(what, self.timeouts.reply_s)
+                self._until_ready(what, self.line_timeout_s())
                 raise BoardError(what, reply.fields[0])
 
     def _abandon(self, seq: int, failures: list[str], size: int) -> None:
         """Send the abort frame and raise: frame ``seq`` never got through."""
         self.transport.write(abort_frame(), "aborting the upload")
         try:
-            self._until_ready("abort", self.timeouts.reply_s)
+            self._until_ready("abort", self.line_timeout_s())
         except (BoardError, DeviceTimeoutError):
             pass  # the board's upload-aborted error is the expected answer
         if all(f == "timeout" for f in failures):
@@ -305,7 +316,7 @@ class ProfilerClient:
             DeviceTimeoutError: A line did not come within ``infer_line_s``.
         """
         what = f"infer {runs} {warmup}"
-        total = self.timeouts.infer_line_s * (runs + warmup + 4)
+        total = self.line_timeout_s(self.timeouts.infer_line_s) * (runs + warmup + 4)
         replies = self.command(what, self.timeouts.infer_line_s, total)
         cycles = tuple(
             run_cycles(r.number(1), r.number(2), r.number(3), r.number(4), board.clock_hz,
@@ -323,7 +334,7 @@ class ProfilerClient:
         """``infer runs warmup%`` timed by its two ``m-lap-us`` lines, as the MLPerf Tiny runner
         does: works with MLPerf Tiny firmware (model compiled in) as well as tinynas boards."""
         what = f"infer {runs} {warmup}"
-        total = self.timeouts.infer_line_s * (runs + warmup + 4)
+        total = self.line_timeout_s(self.timeouts.infer_line_s) * (runs + warmup + 4)
         replies = self.command(what, self.timeouts.infer_line_s, total)
         laps = [r.number() for r in replies if r.kind == "lap_us"]
         results = [r for r in replies if r.kind == "results"]

@@ -1,7 +1,11 @@
 """What the emulated board does with each command: the board side of PROTOCOL.md, minus I/O.
 
 The model runs in the ``tflite-micro`` interpreter (x86 reference kernels), so outputs and the
-arena are TFLM's own. Cycles are not measured: they come from the device's latency model
+arena are TFLM's own. The interpreter lives in tinynas's TFLM worker process
+(:func:`tinynas.convert.load_tflm`), after the structural check of the received bytes: a model
+that crashes TFLite Micro is answered ``e-[bad-model: ...]`` (on loading) or
+``e-[invoke-failed: ...]`` (on running), as firmware that survived would, and the board lives
+on. Cycles are not measured: they come from the device's latency model
 (:func:`tinynas.estimators.predict_latency` over the ops of the received model) with seeded
 multiplicative jitter, on a virtual 32-bit cycle counter that starts near its wrap. Budgets
 are those of PROTOCOL.md section 7, from the device's catalogue entry.
@@ -13,7 +17,6 @@ import math
 import random
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -23,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from tinynas.devices import Device
-from tinynas.errors import ConversionError, ModelFileError
+from tinynas.errors import ConversionError, ModelFileError, TinyNASError
 from tinynas.estimators import file_op_costs, predict_latency
 from tinynas.profile._protocol import (
     PROTOCOL,
@@ -41,7 +44,6 @@ from tinynas.tflite_file import TFLiteModel, read_tflite
 
 RUN_OVERHEAD_CYCLES = 1500  # Invoke() bookkeeping around the ops, per run
 MAX_RUNS = 10000
-_TFLM_LOCK = threading.Lock()  # measure_arena redirects file descriptor 2 while it runs
 _TOKEN = re.compile(r"[0-9a-z]{1,16}")
 
 
@@ -65,7 +67,7 @@ class _Model:
     data: bytes
     crc32: str
     where: str  # "ram" or "flash"
-    interpreter: Any
+    interpreter: Any  # a tinynas.convert.TFLMModel
     arena_used_bytes: int
     available_bytes: int
     op_cycles: tuple[tuple[str, float], ...]  # (op name, predicted cycles) in execution order
@@ -249,7 +251,7 @@ class BoardEngine:
         yield format_line("arena", "model_in", model.where)
 
     def _model_slot(self, args: list[str]) -> Iterator[str]:
-        self.model, self._last = None, []
+        self._drop_model()
         if args != ["slot"]:
             raise BoardFault("bad-argument", "model N CRC | model slot")
         data = parse_slot_image(self.slot_image or b"", self.slot_bytes)
@@ -262,7 +264,7 @@ class BoardEngine:
 
     def begin_upload(self, args: list[str]) -> tuple[int, str]:
         """Check ``model N CRC``; returns (N, CRC). The old model is dropped first."""
-        self.model, self._last = None, []
+        self._drop_model()
         if len(args) != 2 or not re.fullmatch(r"[0-9A-Fa-f]{8}", args[1]):
             raise BoardFault("bad-argument", "model N CRC: N bytes, CRC 8 hex digits")
         (size,) = _ints(args[:1], "model N CRC", [(0, 1 << 31)])
@@ -271,12 +273,22 @@ class BoardEngine:
                              f"{self.pool_bytes} bytes")  # fmt: skip
         return size, args[1].upper()
 
+    def _drop_model(self) -> None:
+        """Forget the model and its results; its interpreter is freed."""
+        model, self.model, self._last = self.model, None, []
+        if model is not None:
+            model.interpreter.close()
+
     def load(self, data: bytes, where: str) -> str:
         """Load ``data`` as firmware would (PROTOCOL.md section 7); the ``m-model-loaded`` line."""
         available = self.pool_bytes - (align16(len(data)) if where == "ram" else 0)
         graph = self._graph(data)
         interpreter = _interpreter(data, available)
-        arena = _arena_bytes(data)
+        try:
+            arena = _arena_bytes(data)
+        except BoardFault:
+            interpreter.close()
+            raise
         op_cycles = predict_latency(file_op_costs(graph), self.device).per_op_cycles
         quantisation = (graph.output_scale or 1.0, graph.output_zero_point or 0)
         self.model = _Model(data, crc_hex(data), where, interpreter, arena, available,
@@ -330,14 +342,14 @@ class BoardEngine:
         return sent_bytes * 10 * self.device.clock_hz // self.device.serial_baud
 
     def _invoke(self, model: _Model) -> list[str]:
-        interp = model.interpreter
+        x = np.frombuffer(self._input, np.int8).reshape(model.input_shape)
         try:
-            interp.set_input(np.frombuffer(self._input, np.int8).reshape(model.input_shape), 0)
-            interp.invoke()
-            out = np.asarray(interp.get_output(0)).astype(np.int8).tobytes()
-            interp.reset()
-        except (RuntimeError, ValueError) as e:  # what the wheel raises
-            raise BoardFault("invoke-failed", str(e).splitlines()[0] if str(e) else "") from e
+            out = np.asarray(model.interpreter.invoke(x)).astype(np.int8).tobytes()
+        except ModelFileError as e:  # TFLM crashed or hung: the interpreter went with it
+            self.model, self._last = None, []
+            raise BoardFault("invoke-failed", _one_line(e)) from e
+        except ConversionError as e:  # Invoke() failed
+            raise BoardFault("invoke-failed", _one_line(e)) from e
         values = np.frombuffer(out, np.int8)[:RESULTS_MAX_VALUES]
         if self.mlperf:  # EEMBC's results are dequantised floats with three decimals
             scale, zero_point = model.output_quantisation
@@ -360,28 +372,34 @@ def _ints(args: list[str], usage: str, ranges: list[tuple[int, int]]) -> list[in
 
 def _interpreter(data: bytes, available: int) -> Any:
     """A TFLM interpreter with exactly ``available`` arena bytes, as the firmware has."""
-    from tflite_micro import runtime
+    from tinynas.convert import TFLMRefused, load_tflm
 
-    with _TFLM_LOCK:
-        try:
-            return runtime.Interpreter.from_bytes(data, arena_size=available)
-        except (RuntimeError, ValueError):  # too little arena, or a model TFLM cannot run
-            needed = _arena_bytes(data, locked=True)
+    try:
+        return load_tflm(data, available)
+    except TFLMRefused:  # too little arena, or a model TFLM cannot run
+        needed = _arena_bytes(data)
+    except TinyNASError as e:  # TFLM crashed or hung on it
+        raise BoardFault("bad-model", _one_line(e)) from e
     raise BoardFault("arena-too-large", f"arena needs {needed} bytes, {available} available "
                      "after the model")  # fmt: skip
 
 
-def _arena_bytes(data: bytes, locked: bool = False) -> int:
+def _arena_bytes(data: bytes) -> int:
     """TFLM's arena for ``data`` (x86 figure); a model TFLM cannot load is a bad model."""
-    from tinynas.convert import measure_arena
+    from tinynas.convert import TFLMRefused, measure_arena
 
     try:
-        if locked:
-            return measure_arena(data).total_bytes
-        with _TFLM_LOCK:
-            return measure_arena(data).total_bytes
-    except ConversionError as e:
-        raise BoardFault("bad-model", str(e)) from e
+        arena = measure_arena(data)
+    except TFLMRefused as e:
+        raise BoardFault("bad-model", e.reason) from e
+    except TinyNASError as e:  # damaged, or TFLM crashed or hung on it
+        raise BoardFault("bad-model", _one_line(e)) from e
+    return arena.total_bytes
+
+
+def _one_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
 
 
 def _tflm_version() -> str:

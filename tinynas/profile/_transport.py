@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import serial
 
 POLL_S = 0.02  # longest single blocking read; deadlines are checked between reads
-DEFAULT_WRITE_TIMEOUT_S = 10.0
+DEFAULT_WRITE_TIMEOUT_S = 10.0  # plus the bytes' own time on the wire at the line rate
+BITS_PER_BYTE = 10  # 8N1: a start bit, 8 data bits, a stop bit
 
 
 def _io_errors() -> tuple[type[Exception], ...]:
@@ -45,7 +46,7 @@ class SerialTransport:
     Args:
         port: An open pyserial port whose ``timeout`` is short (:data:`POLL_S`).
         name: The port's name or URL, for messages.
-        baud: The line rate, used to size upload timeouts (a pty ignores it).
+        baud: The line rate, used to size timeouts (a pty ignores it).
     """
 
     def __init__(self, port: serial.SerialBase, name: str, baud: int) -> None:
@@ -54,6 +55,17 @@ class SerialTransport:
         self.baud = baud
         self._buffer = bytearray()
         self.noise_lines = 0  # lines discarded as garbage (too long)
+        base = getattr(port, "write_timeout", None)
+        self.write_timeout_s = DEFAULT_WRITE_TIMEOUT_S if base is None else float(base)
+
+    def wire_seconds(self, size_bytes: int) -> float:
+        """Time ``size_bytes`` take on the line at :attr:`baud` (8N1, 10 bits per byte)."""
+        return size_bytes * BITS_PER_BYTE / self.baud
+
+    def longest_line_seconds(self) -> float:
+        """Time of the longest reply line the protocol allows (``LINE_MAX_BYTES`` and its
+        ``\r\n``) at the line rate: 0.18 s at 115200 baud, 17 s at 1200."""
+        return self.wire_seconds(LINE_MAX_BYTES + 2)
 
     @classmethod
     def open(cls, url: str, baud: int, write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
@@ -97,12 +109,15 @@ class SerialTransport:
         import serial
 
         try:
+            timeout_s = self.write_timeout_s + self.wire_seconds(len(data))
+            if self.port.write_timeout != timeout_s:  # a frame at a low baud takes a while
+                self.port.write_timeout = timeout_s
             self.port.write(data)
             self.port.flush()
         except serial.SerialTimeoutException as e:
             raise DeviceTimeoutError(
                 f"{what}: the board on {self.name} did not take {len(data)} bytes within "
-                f"{self.port.write_timeout} s; is it still running?"
+                f"{self.port.write_timeout:.1f} s; is it still running?"
             ) from e
         except _io_errors() as e:
             raise self._lost(what, e) from e

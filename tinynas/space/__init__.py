@@ -10,8 +10,10 @@ from tinynas.space._arch import (
     KERNEL_SIZES,
     LAYER_TYPES,
     MAX_BLOCKS,
+    MAX_CLASSES,
     MAX_DENSE,
     MAX_FILTERS,
+    MAX_INPUT_ELEMENTS,
     MAX_LAYERS_PER_BLOCK,
     MAX_UNITS,
     POOL_SIZES,
@@ -22,6 +24,7 @@ from tinynas.space._arch import (
     ConvLayer,
     Pooling,
     canonical,
+    read_architecture,
 )
 from tinynas.space._graph import Node, lower, merged_names
 from tinynas.space._mutate import MORPHISMS, mutate
@@ -33,8 +36,10 @@ __all__ = [
     "KERNEL_SIZES",
     "LAYER_TYPES",
     "MAX_BLOCKS",
+    "MAX_CLASSES",
     "MAX_DENSE",
     "MAX_FILTERS",
+    "MAX_INPUT_ELEMENTS",
     "MAX_LAYERS_PER_BLOCK",
     "MAX_UNITS",
     "MORPHISMS",
@@ -52,6 +57,7 @@ __all__ = [
     "merged_names",
     "mutate",
     "problems",
+    "read_architecture",
     "sample",
     "sample_regular",
     "validate",

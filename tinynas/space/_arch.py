@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import reprlib
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from tinynas.errors import SearchSpaceError
@@ -27,6 +30,15 @@ MAX_LAYERS_PER_BLOCK = 3
 MAX_DENSE = 3
 MAX_FILTERS = 128
 MAX_UNITS = 256
+# An int8 input tensor sits whole in the board's SRAM: 2 MiB is above the largest SRAM of the
+# catalogue (stm32h7b3i-dk, 1,376 KiB), so no microcontroller model takes a larger input.
+MAX_INPUT_ELEMENTS = 2 * 1024 * 1024
+# The classifier's int8 weights are classes x features bytes of flash: 10,000 classes is ten
+# times ImageNet's and beyond any microcontroller classifier (tinynas.data refuses the same).
+MAX_CLASSES = 10_000
+# An architecture JSON is about 2 KB (10 blocks of 3 layers); a file far larger is not one, and
+# is refused before it is read into memory.
+MAX_JSON_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -89,12 +101,60 @@ class Architecture:
         return _from_dict(d)
 
     @classmethod
-    def from_json(cls, text: str) -> Architecture:
+    def from_json(cls, text: str | bytes) -> Architecture:
+        """The architecture of a JSON document (text, or UTF-8 bytes).
+
+        Raises:
+            SearchSpaceError: Not UTF-8, not JSON (with the line and column), nested deeper
+                than the JSON reader allows, or not an architecture.
+        """
+        return _from_dict(_json(text))
+
+
+def read_architecture(path: str | Path) -> Architecture:
+    """The architecture of a JSON file, checked against every rule of the space.
+
+    Raises:
+        SearchSpaceError: The file cannot be read, is too large, is not UTF-8 JSON, or holds no
+            valid architecture; the message starts with the path.
+    """
+    from tinynas.space._validate import validate
+
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_JSON_BYTES + 1)
+    except OSError as e:
+        raise SearchSpaceError(f"cannot read architecture '{path}': {e.strerror or e}") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise SearchSpaceError(f"{path}: over {MAX_JSON_BYTES:,} bytes, too large for an "
+                               "architecture JSON (tinynas arch sample --out writes one)")
+    try:
+        return validate(Architecture.from_json(data))
+    except SearchSpaceError as e:
+        raise SearchSpaceError(f"{path}: {e}") from None
+
+
+def _json(text: str | bytes) -> Any:
+    if isinstance(text, bytes | bytearray):
         try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SearchSpaceError(f"architecture JSON is not valid JSON: {e}") from e
-        return _from_dict(d)
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SearchSpaceError(
+                f"architecture JSON is not UTF-8 text (byte 0x{e.object[e.start]:02x} at "
+                f"offset {e.start}); save it as UTF-8"
+            ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SearchSpaceError(f"architecture JSON is not valid JSON: {e}") from None
+    except RecursionError:  # the JSON reader recurses once per nested array or object
+        raise SearchSpaceError(
+            "architecture JSON nests arrays or objects deeper than the JSON reader allows; an "
+            "architecture nests 4 levels (tinynas arch sample --json prints one)"
+        ) from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise SearchSpaceError(f"architecture JSON is not usable: {e}") from None
 
 
 def canonical(arch: Architecture) -> Architecture:
@@ -121,7 +181,7 @@ def _from_dict(d: Any) -> Architecture:
         raise SearchSpaceError("architecture JSON must be an object")
     schema = d.get("schema")
     if schema != SCHEMA:
-        raise SearchSpaceError(f"architecture schema is {schema!r}; expected {SCHEMA!r}")
+        raise SearchSpaceError(f"architecture schema is {_short(schema)}; expected {SCHEMA!r}")
     known = {"schema", "input_shape", "num_classes", "blocks", "pooling", "dense"}
     _no_unknown(d, known, "architecture")
     pooling = _get(d, "pooling", "architecture")
@@ -150,7 +210,7 @@ def _layer(l: Any, where: str) -> ConvLayer:
     _no_unknown(l, set(ConvLayer.__dataclass_fields__), where)
     layer_type = l.get("type")
     if not isinstance(layer_type, str):
-        raise SearchSpaceError(f"{where}.type must be a string, got {layer_type!r}")
+        raise SearchSpaceError(f"{where}.type must be a string, got {_short(layer_type)}")
     return ConvLayer(
         type=layer_type,
         kernel_size=_int(l, "kernel_size", where),
@@ -168,14 +228,31 @@ def _pooling(p: Any) -> Pooling:
     _no_unknown(p, {"type", "size"}, "pooling")
     pool_type = p.get("type")
     if not isinstance(pool_type, str):
-        raise SearchSpaceError(f"pooling.type must be a string, got {pool_type!r}")
+        raise SearchSpaceError(f"pooling.type must be a string, got {_short(pool_type)}")
     return Pooling(type=pool_type, size=_int(p, "size", "pooling"))
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 40, 40
+
+
+def _short(value: Any) -> str:
+    """A value as an error message shows it: a few items, a short string, a huge int by its
+    size (Python refuses to print an int of more than 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return f"an integer of {int(math.log10(abs(value))) + 1} digits"
+    try:
+        return _REPR.repr(value)
+    except ValueError:  # a huge int inside a list
+        return f"a {type(value).__name__}"
 
 
 def _no_unknown(d: dict, known: set[str], where: str) -> None:
     extra = sorted(set(d) - known)
     if extra:
-        raise SearchSpaceError(f"{where} has unknown field(s) {', '.join(extra)}")
+        names = [k[:40] if isinstance(k, str) else _short(k) for k in extra[:5]]
+        shown = ", ".join(names) + (", ..." if len(extra) > 5 else "")
+        raise SearchSpaceError(f"{where} has unknown field(s) {shown}")
 
 
 def _get(d: dict, key: str, where: str) -> Any:
@@ -187,26 +264,26 @@ def _get(d: dict, key: str, where: str) -> Any:
 def _int(d: dict, key: str, where: str) -> int:
     v = _get(d, key, where)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise SearchSpaceError(f"{where}.{key} must be an integer, got {v!r}")
+        raise SearchSpaceError(f"{where}.{key} must be an integer, got {_short(v)}")
     return v
 
 
 def _bool(d: dict, key: str, where: str) -> bool:
     v = _get(d, key, where)
     if not isinstance(v, bool):
-        raise SearchSpaceError(f"{where}.{key} must be true or false, got {v!r}")
+        raise SearchSpaceError(f"{where}.{key} must be true or false, got {_short(v)}")
     return v
 
 
 def _list(d: dict, key: str, where: str) -> list:
     v = _get(d, key, where)
     if not isinstance(v, list):
-        raise SearchSpaceError(f"{where}.{key} must be a list, got {v!r}")
+        raise SearchSpaceError(f"{where}.{key} must be a list, got {_short(v)}")
     return v
 
 
 def _ints(d: dict, key: str, where: str) -> list[int]:
     v = _list(d, key, where)
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        raise SearchSpaceError(f"{where}.{key} must be a list of integers, got {v!r}")
+        raise SearchSpaceError(f"{where}.{key} must be a list of integers, got {_short(v)}")
     return v
