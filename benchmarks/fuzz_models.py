@@ -17,10 +17,11 @@ failure, and the error lines' kinds) to OUT/fuzz_models.json.
 
 The processes run a copy of ``tinynas/`` and ``devices/`` taken at the start, so that edits to
 the working tree during the run (it takes about 20 minutes on 2 cores) do not mix versions.
-``--code DIR`` takes them from another checkout instead, e.g. the code before a change::
+``--code DIR`` takes them from another checkout instead, e.g. the code of a commit (DIR an
+empty folder)::
 
-    mkdir /tmp/before && git archive HEAD | tar -x -C /tmp/before
-    python benchmarks/fuzz_models.py --code /tmp/before --out /tmp/before-out
+    git archive COMMIT | tar -x -C DIR
+    python benchmarks/fuzz_models.py --code DIR --out DIR/out
 
     python benchmarks/fuzz_models.py [--count 2000] [--seed 1] [--jobs 2] [--profile-every 2]
                                      [--timeout 180] [--models DIR] [--out benchmarks/out]
