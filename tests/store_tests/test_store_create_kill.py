@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from helpers import REPO_ROOT as REPO
 
 from tinynas.store import CandidateStatus, RunStore
@@ -97,6 +98,7 @@ def check_folder(folder: Path) -> str:
     return state
 
 
+@pytest.mark.slow  # forks and kills a process per step
 def test_a_kill_at_any_step_of_create_leaves_a_usable_folder(tmp_path: Path) -> None:
     child = subprocess.run(
         [sys.executable, "-c", KILL_AT_EVERY_STEP, str(tmp_path)],
@@ -114,6 +116,7 @@ def test_a_kill_at_any_step_of_create_leaves_a_usable_folder(tmp_path: Path) -> 
     assert {"temporary removed", "complete"} <= set(states.values()), states
 
 
+@pytest.mark.slow  # forks and kills processes at random moments
 def test_sigkill_at_random_moments_of_create_leaves_usable_folders(tmp_path: Path) -> None:
     seed = int.from_bytes(os.urandom(4), "little")
     rng = random.Random(seed)
