@@ -160,6 +160,18 @@ def test_a_model_that_crashes_tflm_fails_the_emulated_board_not_the_host(
             assert within(10, client.arena).used_bytes == KWS_ARENA_BYTES
 
 
+def test_a_tflm_that_does_not_finish_is_stopped_in_one_line(tmp_path: Path) -> None:
+    """An inference past its time (here a tiny one, on a valid model) is a hang: the worker is
+    killed and the next call gets a new one. (A damaged model seen: kws byte@29976=139, whose
+    tensor 22 lost its shape, ran for over five minutes in one inference in about half the
+    tries.)"""
+    model = write_max_pool_model(tmp_path / "pool.tflite", 512, 512, 3).read_bytes()
+    x = np.zeros((4, 512, 512, 3), np.int8)
+    with pytest.raises(TFLMCrashError, match=r"TFLite Micro hung on pool.tflite \(running took"):
+        run_tflm(model, x, name="pool.tflite", timeout_s=0.001)
+    assert run_tflm(model, x[:1], name="pool.tflite").shape == (1, 512, 512, 3)
+
+
 # ---- a valid model whose arena is above the first measuring buffer ----------------------------
 
 
@@ -232,6 +244,22 @@ def test_profile_emulate_process(kws: bytes, tmp_path: Path, run_cli: Any, label
         assert "invoke-failed" in line and "TFLite Micro crashed (SIGFPE)" in line, line
     else:
         assert path.name in line and "damaged" in line, line
+
+
+@pytest.mark.slow  # about 10 s for each try that hangs
+def test_profile_emulate_process_stops_an_inference_that_does_not_end(
+        kws: bytes, tmp_path: Path, run_cli: Any) -> None:  # fmt: skip
+    """byte@29976=139 sends TFLM's loops through garbage sizes in some tries (it hung the
+    emulated board until the host gave up after 60 s, and the host's own run for 5 minutes):
+    the board now answers invoke-failed after ~10 s, or the outputs differ (exit 1)."""
+    path = _variant(kws, "byte@29976=139", tmp_path)
+    for _ in range(2):
+        started = time.monotonic()
+        result = run_cli("profile", path, "--emulate", "stm32", "--runs", "3", timeout=120)
+        assert time.monotonic() - started < 40
+        assert result.returncode in (1, 2), result.stderr
+        if result.returncode == 2:
+            assert "invoke-failed" in assert_one_line_error(result)
 
 
 @pytest.mark.cli

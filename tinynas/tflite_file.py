@@ -112,10 +112,25 @@ def read_tflite(path: str | Path, require_int8: bool = True) -> TFLiteModel:
             ``require_int8``) a model that is not full-integer int8.
     """
     path = Path(path)
-    data = _read_bytes(path)
+    model = _verified_model(path, _read_bytes(path))
+    if require_int8:
+        _check_int8(model)
+    return model
+
+
+def parse_tflite(data: bytes, name: str = "the model") -> TFLiteModel:
+    """The graph of a model held in memory (``path`` is ``name``); any input type.
+
+    Raises:
+        ModelFileError: The bytes are not a sound TFLite flatbuffer (:func:`verify_tflite`).
+    """
+    return _verified_model(Path(name), data)
+
+
+def _verified_model(path: Path, data: bytes) -> TFLiteModel:
     verify_tflite(data, path.name)
     try:
-        model = _parse(path, data)
+        return _parse(path, data)
     except ModelFileError as e:
         raise ModelFileError(f"{path.name}: {e}") from e
     except Exception as e:  # flatbuffers raises IndexError, struct.error, ValueError, ...
@@ -124,9 +139,6 @@ def read_tflite(path: str | Path, require_int8: bool = True) -> TFLiteModel:
             "cannot be parsed (an offset runs past the end, or the data is garbled); re-export "
             "or re-download the model"
         ) from e
-    if require_int8:
-        _check_int8(model)
-    return model
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -24,13 +24,13 @@ import numpy as np
 
 from tinynas.convert._worker import (
     LOAD_TIMEOUT_S,
-    RUN_TIMEOUT_S,
     TFLMRefused,
     TFLMWorker,
+    invoke_timeout_s,
     worker,
 )
 from tinynas.errors import ConversionError
-from tinynas.tflite_file import verify_tflite
+from tinynas.tflite_file import parse_tflite, verify_tflite
 
 DEFAULT_ARENA_BYTES = 4 << 20
 MAX_ARENA_BYTES = 256 << 20  # no microcontroller has a thousandth of it as SRAM
@@ -86,16 +86,20 @@ def measure_arena(model: bytes, arena_bytes: int = DEFAULT_ARENA_BYTES, *,
 
 
 def run_tflm(model: bytes, inputs: np.ndarray, arena_bytes: int = DEFAULT_ARENA_BYTES, *,
-             name: str = "the model") -> np.ndarray:  # fmt: skip
+             name: str = "the model", timeout_s: float | None = None) -> np.ndarray:  # fmt: skip
     """Runs each input (already int8, shape (N, *input_shape)) through TFLM; returns outputs.
+
+    `timeout_s` bounds the whole run (default: from the model's MACs, see
+    ``invoke_timeout_s``); past it TFLM is deemed hung and its worker killed.
 
     Raises:
         ModelFileError: The flatbuffer is damaged, or TFLite Micro crashed or hung on it.
         ConversionError: TFLite Micro refused the model or an input.
     """
-    verify_tflite(model, name)
-    out: np.ndarray = worker().call("run", (model, np.asarray(inputs), arena_bytes), name,
-                                    RUN_TIMEOUT_S)  # fmt: skip
+    inputs = np.asarray(inputs)
+    macs = parse_tflite(model, name).macs  # verifies the flatbuffer too
+    timeout_s = invoke_timeout_s(macs, len(inputs)) if timeout_s is None else timeout_s
+    out: np.ndarray = worker().call("run", (model, inputs, arena_bytes), name, timeout_s)
     return out
 
 
@@ -107,7 +111,7 @@ class TFLMModel:
         self._worker: TFLMWorker = worker()
         self.name = name
         self._handle = self._worker.new_handle()
-        verify_tflite(model, name)
+        self._timeout_s = invoke_timeout_s(parse_tflite(model, name).macs)  # verifies too
         self._worker.call("load", (self._handle, model, arena_bytes), name, LOAD_TIMEOUT_S)
         self._generation = self._worker.running_generation()
 
@@ -123,7 +127,7 @@ class TFLMModel:
             raise ConversionError(f"{self.name} is no longer loaded: the TFLite Micro worker "
                                   "was restarted; load it again")  # fmt: skip
         out: np.ndarray = self._worker.call("invoke", (self._handle, np.asarray(x)), self.name,
-                                            RUN_TIMEOUT_S)  # fmt: skip
+                                            self._timeout_s)  # fmt: skip
         return out
 
     def close(self) -> None:

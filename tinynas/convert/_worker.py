@@ -45,9 +45,13 @@ import numpy as np
 from tinynas.errors import ConversionError, ModelFileError
 from tinynas.native import CapturedFd2, debugging
 
-LOAD_TIMEOUT_S = 60.0  # AllocateTensors takes milliseconds; a minute is a hang
-RUN_TIMEOUT_S = 300.0  # one Invoke() of the largest MCU model takes well under a second on x86
+LOAD_TIMEOUT_S = 30.0  # AllocateTensors takes milliseconds
 START_TIMEOUT_S = 120.0  # Python, numpy and tflite_micro starting on a loaded machine
+# One Invoke() may take this long: a damaged model can send TFLM's loops through garbage sizes
+# (seen: over five minutes in one inference of a 2.7 M MAC model whose tensor lost its shape). The
+# reference kernels run at 100-500 M MAC/s on x86; 20 M MAC/s leaves a wide margin.
+INVOKE_BASE_S = 10.0
+INVOKE_MACS_PER_S = 20e6
 
 _ARENA_SHORT = re.compile(r"Requested: \d+, available \d+|too small for all buffers|"
                           r"Needed \d+ but only \d+ was available")  # TFLM's words for it
@@ -365,6 +369,11 @@ class _Launcher:
 _LAUNCHER = _Launcher()
 _DAMAGED = "the model is damaged or is not one TFLite Micro can run"
 _DOING = {"arena": "loading", "load": "loading", "run": "running", "invoke": "running"}
+
+
+def invoke_timeout_s(macs: int, runs: int = 1) -> float:
+    """How long `runs` inferences of a model of `macs` may take before TFLM is deemed hung."""
+    return runs * (INVOKE_BASE_S + macs / INVOKE_MACS_PER_S)
 
 
 def _signal_name(number: int) -> str:
