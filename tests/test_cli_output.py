@@ -156,6 +156,76 @@ def test_outputs_in_real_processes(tmp_path: Path, blocker: Path) -> None:
                           empty_stdout=True)  # fmt: skip
 
 
+# ---- files that exist: never written over without --force -------------------------------------
+
+
+def test_arch_sample_never_writes_over_a_file_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    mine = tmp_path / "a.json"
+    mine.write_text("my notes\n", encoding="utf-8")
+    line = assert_one_line_error(run_main(capsys, "arch", "sample", "--out", mine))
+    assert line == (f"error: --out: {mine} exists already; give another --out, or --force to "
+                    "replace it")  # fmt: skip
+    assert mine.read_text(encoding="utf-8") == "my notes\n"
+    result = run_main(capsys, "arch", "sample", "--out", mine, "--force", "--json")
+    assert result.returncode == 0, result.stderr
+    written = json.loads(mine.read_text(encoding="utf-8"))
+    assert written == json.loads(result.stdout)["architecture"]
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary left beside it
+
+
+def test_a_failed_write_leaves_the_old_file_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = tmp_path / "a.json"
+    mine.write_text("kept\n", encoding="utf-8")
+
+    def full(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    line = assert_one_line_error(run_main(capsys, "arch", "sample", "--out", mine, "--force"))
+    assert "cannot write it (No space left on device)" in line
+    assert mine.read_text(encoding="utf-8") == "kept\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_arch_convert_and_export_refuse_existing_files_before_the_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, arch_file: Path
+) -> None:
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"mine")
+    line = assert_one_line_error(run_main(capsys, "arch", "convert", arch_file, "--out", model))
+    assert f"--out: {model} exists already" in line and model.read_bytes() == b"mine"
+    out = tmp_path / "firmware"
+    out.mkdir()
+    (out / "model.tflite").write_bytes(b"mine")
+    (out / "model_card.json").write_text("{}", encoding="utf-8")
+    line = assert_one_line_error(run_main(  # the weights do not exist: refused before loading
+        capsys, "export", "--arch", arch_file, "--weights", tmp_path / "w.pt", "--data",
+        tmp_path / "data.npz", "--out", out))  # fmt: skip
+    assert line == (f"error: --out: {out / 'model.tflite'}, {out / 'model_card.json'} exist "
+                    "already; give another --out, or --force to replace them")  # fmt: skip
+    assert (out / "model.tflite").read_bytes() == b"mine"
+
+
+def test_check_replaces_an_earlier_junit_report_but_no_other_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.xml"
+    notes.write_text("<notes>mine</notes>\n", encoding="utf-8")
+    line = assert_one_line_error(run_main(capsys, "check", tmp_path / "missing.tflite",
+                                          "--device", "stm32", "--junit", notes))  # fmt: skip
+    assert "it exists and is not a JUnit report, so it is not replaced" in line
+    assert notes.read_text(encoding="utf-8") == "<notes>mine</notes>\n"
+    report = tmp_path / "gate.xml"
+    report.write_text('<?xml version="1.0"?>\n<testsuites tests="0"/>\n', encoding="utf-8")
+    line = assert_one_line_error(run_main(capsys, "check", tmp_path / "missing.tflite",
+                                          "--device", "stm32", "--junit", report))  # fmt: skip
+    assert "missing.tflite" in line and "JUnit" not in line  # past the output check
+
+
 # ---- stdout that cannot be written ------------------------------------------------------------
 
 

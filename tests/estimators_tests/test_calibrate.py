@@ -259,6 +259,15 @@ def test_calibrate_writes_a_toml_the_catalogue_loads(measured: Path, tmp_path: P
         assert predicted == pytest.approx(row["fitted_ms"], rel=1e-3)
         assert row["fitted_ms"] == pytest.approx(entry["latency_ms"], rel=0.05)
         assert abs(row["error"]) <= 0.05
+    written = (out / "nucleo-f446re.toml").read_bytes()
+    (out / "nucleo-f446re.toml").write_text("# my own board file\n", encoding="utf-8")
+    again = run_cli("calibrate", "--device", "f446re", measured, "--write", out)
+    assert_one_line_error(again, f"--write: {out / 'nucleo-f446re.toml'} exists already",
+                          "--force to replace it")  # fmt: skip
+    assert (out / "nucleo-f446re.toml").read_text(encoding="utf-8") == "# my own board file\n"
+    forced = run_cli("calibrate", "--device", "f446re", measured, "--write", out, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (out / "nucleo-f446re.toml").read_bytes() == written
 
 
 @slow_without_fixtures

@@ -135,6 +135,21 @@ def test_a_dataset_smaller_than_the_metric_batch_is_scored_on_what_there_is(
     assert summary.evaluated == 3 and summary.trained == 1
 
 
+def test_a_resumed_run_that_finds_nothing_keeps_its_candidates_and_is_marked_failed(
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path / "run", max_ram_bytes=500, candidates=4)
+    with open_run(config.out, config.to_dict(), False, RESUME_FIXED) as store:
+        store.add_candidate(ARCH, CandidateStatus.REJECTED, estimate(ARCH, BOARD).to_dict(),
+                            reject_reason="RAM > 500 B")  # what a killed first try stored
+    with pytest.raises(TinyNASError, match="fits the budget") as raised:
+        run_search(config, resume=True)
+    assert "nothing was kept" not in str(raised.value)
+    with RunStore.open(config.out, writable=False) as store:
+        assert store.get_meta("status") == "failed"
+        assert store.count() == 4 and store.find(ARCH.content_hash) is not None
+
+
 def test_nothing_fitting_names_the_limits_that_rejected_the_candidates() -> None:
     from tinynas.pipeline._summary import nothing_fits
 

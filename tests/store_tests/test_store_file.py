@@ -155,3 +155,35 @@ def test_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="run.db is damaged \\(database disk image is malformed"):
         with RunStore.open(tmp_path / "run", writable=False) as store:
             store.candidates()
+
+
+def test_discarding_a_new_run_removes_its_files_and_the_folder_it_made(tmp_path: Path) -> None:
+    run_dir = tmp_path / "new"
+    store = RunStore.create(run_dir, {"seed": 0})
+    store.set_meta("status", "running")  # frames in the WAL, a -shm beside it
+    assert {p.name for p in run_dir.iterdir()} >= {"run.db", ".lock"}
+    store.discard()
+    assert not run_dir.exists()
+    store.close()  # a second close does nothing
+
+
+def test_discarding_keeps_a_folder_that_was_there_and_what_else_it_holds(tmp_path: Path) -> None:
+    run_dir = tmp_path / "mine"
+    run_dir.mkdir()
+    store = RunStore.create(run_dir, {"seed": 0})
+    (run_dir / "notes.txt").write_text("kept", encoding="utf-8")  # written while it ran
+    store.discard()
+    assert [p.name for p in run_dir.iterdir()] == ["notes.txt"]
+    assert (run_dir / "notes.txt").read_text(encoding="utf-8") == "kept"
+    RunStore.create(run_dir, {"seed": 1}).close()  # the folder takes a new run at once
+
+
+def test_only_a_writable_store_on_disk_can_be_discarded(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="only a writable run store on disk"):
+        RunStore.memory().discard()
+    RunStore.create(tmp_path / "run", {}).close()
+    reader = RunStore.open(tmp_path / "run", writable=False)
+    with pytest.raises(StoreError, match="only a writable run store on disk"):
+        reader.discard()
+    reader.close()
+    assert (tmp_path / "run" / "run.db").is_file()

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from tinynas.cli._options import SEED, devices_dir_option, json_option
-from tinynas.cli._output import check_out_file, write_output
+from tinynas.cli._options import SEED, devices_dir_option, force_option, json_option
+from tinynas.cli._output import check_out_file, refuse_existing, write_output
 from tinynas.errors import SearchSpaceError, TinyNASError
 from tinynas.space import MAX_CLASSES
 
@@ -94,9 +94,11 @@ def arch() -> None:
 @devices_dir_option
 @click.option("--max-tries", default=10_000, show_default=True, type=click.IntRange(1))
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the JSON here.")
+@force_option("the --out file")
 @json_option("Print JSON only.")
 def sample_cmd(input_shape: str, classes: int, seed: int, device: str | None,
-               devices_dir: Path | None, max_tries: int, out: str | None, as_json: bool) -> None:
+               devices_dir: Path | None, max_tries: int, out: str | None, force: bool,
+               as_json: bool) -> None:
     """A seeded random architecture (that fits --device when given)."""
     from tinynas.estimators import estimate
     from tinynas.space import sample
@@ -104,6 +106,7 @@ def sample_cmd(input_shape: str, classes: int, seed: int, device: str | None,
     shape = parse_shape(input_shape)
     if out:
         check_out_file(out, "--out")
+        refuse_existing([out], "--out", force)
     board = _device(device, devices_dir)
     rng = random.Random(seed)
     for _ in range(max_tries):
@@ -148,11 +151,13 @@ def show_cmd(path: str, device: str | None, devices_dir: Path | None, as_json: b
               help="The .tflite to write.")
 @click.option("--seed", default=0, show_default=True, type=SEED,
               help="Seed of the random weights.")
+@force_option("the --out file")
 @json_option("Print JSON only.")
-def convert_cmd(path: str, out: str, seed: int, as_json: bool) -> None:
+def convert_cmd(path: str, out: str, seed: int, force: bool, as_json: bool) -> None:
     """Convert an architecture (random weights) to int8 TFLite and check it in TFLM."""
     candidate = load_arch(path)  # bad input first, before torch and TensorFlow load
     check_out_file(out, "--out")
+    refuse_existing([out], "--out", force)
 
     import numpy as np
     import torch

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tinynas.cli._options import POSITIVE, devices_dir_option, json_option
+from tinynas.cli._options import POSITIVE, devices_dir_option, force_option, json_option
+from tinynas.cli._output import write_output
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,9 +62,7 @@ def _is_builtin(folder: Path) -> bool:
     return folder.resolve() == Path(str(builtin_catalogue_dir())).resolve()
 
 
-def write_device(device: Device, latency: LatencyModel, folder: Path) -> Path:
-    """Write ``folder/<name>.toml`` after checking that tinynas.devices reads it back."""
-    from tinynas.devices import parse_device
+def _refuse_builtin(folder: Path) -> None:
     from tinynas.errors import CatalogueError
 
     if _is_builtin(folder):
@@ -71,16 +70,28 @@ def write_device(device: Device, latency: LatencyModel, folder: Path) -> Path:
             f"--write {folder} is the builtin board catalogue; write into a user devices "
             "folder instead and use it with --devices-dir or $TINYNAS_DEVICES"
         )
-    path = folder / f"{device.name}.toml"
+
+
+def _board_file(device: Device, folder: Path) -> Path:
+    return folder / f"{device.name}.toml"
+
+
+def write_device(device: Device, latency: LatencyModel, folder: Path) -> Path:
+    """Write ``folder/<name>.toml`` after checking that tinynas.devices reads it back."""
+    from tinynas.devices import parse_device
+    from tinynas.errors import CatalogueError
+
+    _refuse_builtin(folder)
+    path = _board_file(device, folder)
     text = device_toml(device, latency)
     parse_device(str(path), device.name, text)  # raises CatalogueError if it would not load
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
     except OSError as e:
         raise CatalogueError(
-            f"cannot write '{path}': {e}; choose a writable --write folder"
+            f"cannot create '{folder}': {e}; choose a writable --write folder"
         ) from e
+    write_output(path, text, "--write")
     return path
 
 
@@ -142,6 +153,7 @@ def _as_json(device: Device, calibration: Calibration, latency: LatencyModel,
     default=None,
     help="User devices folder to write the refitted <board>.toml into.",
 )
+@force_option("the <board>.toml in the --write folder")
 @devices_dir_option
 @click.option(
     "--prior-width",
@@ -155,6 +167,7 @@ def calibrate(
     measurements: Path,
     device_name: str,
     write_dir: Path | None,
+    force: bool,
     devices_dir: Path | None,
     prior_width: float,
     as_json: bool,
@@ -167,13 +180,16 @@ def calibrate(
     (--prior-width). Prints the fitted coefficients and each model's leave-one-out error;
     --write DIR writes the refitted board into a user devices folder.
     """
-    from tinynas.cli._output import check_out_dir
+    from tinynas.cli._output import check_out_dir, refuse_existing
     from tinynas.devices import get_device
     from tinynas.estimators import calibrate_device, load_measurements, with_source
 
     if write_dir is not None:
         check_out_dir(write_dir, "--write")  # before the fit, not after it
     device = get_device(device_name, devices_dir)
+    if write_dir is not None:
+        _refuse_builtin(write_dir)
+        refuse_existing([_board_file(device, write_dir)], "--write", force)
     calibration = calibrate_device(device, load_measurements(measurements), prior_width)
     latency = with_source(calibration.parameters, _source(calibration, measurements))
     written = write_device(device, latency, write_dir) if write_dir is not None else None

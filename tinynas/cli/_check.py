@@ -96,6 +96,21 @@ def _print(report: CheckReport) -> None:
     )
 
 
+def _not_a_report(path: Path) -> str | None:
+    """Why an existing ``path`` must not be replaced by a JUnit report, or None: an earlier
+    report (a CI job reruns the gate) may be, any other file may not."""
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e})"
+    if b"<testsuites" in head or b"<testsuite" in head:
+        return None
+    return "it exists and is not a JUnit report, so it is not replaced"
+
+
 @click.command("check")
 @click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--device", "device_names", multiple=True, required=True,
@@ -134,7 +149,7 @@ def check(
     from tinynas.cli._output import OutputError, file_problem
     from tinynas.devices import get_device
 
-    problem = None if junit is None else file_problem(junit)
+    problem = None if junit is None else file_problem(junit) or _not_a_report(junit)
     if problem is not None:  # before the models are loaded in TFLM
         raise OutputError(f"cannot write the JUnit report '{junit}': {problem}; give another "
                           "--junit")  # fmt: skip

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tinynas.cli._options import FRACTION, devices_dir_option, json_option
+from tinynas.cli._options import FRACTION, devices_dir_option, force_option, json_option
 
 if TYPE_CHECKING:
     from tinynas.export import ExportResult
@@ -85,6 +85,7 @@ def _summary_lines(result: ExportResult) -> list[str]:
               help="Model name for the C symbols (default: <dataset>_<hash>).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("export"), show_default=True, help="Output folder.")
+@force_option("the files of an earlier export in --out")
 @devices_dir_option
 @json_option("Print the model card as JSON only.")
 def export(
@@ -97,6 +98,7 @@ def export(
     float_accuracy: float | None,
     name: str | None,
     out_dir: Path,
+    force: bool,
     devices_dir: Path | None,
     as_json: bool,
 ) -> None:  # fmt: skip
@@ -108,10 +110,12 @@ def export(
     """
     import json
 
-    from tinynas.export import ExportError, check_out_dir, export_model, load_data
+    from tinynas.cli._output import refuse_existing
+    from tinynas.export import OUTPUT_NAMES, ExportError, check_out_dir, export_model, load_data
 
     _check_source(run, candidate, arch_path, weights_path)
     check_out_dir(out_dir)  # before anything is loaded or converted
+    refuse_existing([out_dir / name for name in OUTPUT_NAMES], "--out", force)
     if data_path is None:
         raise ExportError(
             "export needs data to calibrate the int8 model: give --data FILE.npz "

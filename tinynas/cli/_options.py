@@ -28,6 +28,12 @@ def json_option(help: str = "Print only JSON to stdout.") -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def force_option(what: str) -> Callable[[F], F]:
+    """``--force`` (parameter ``force``): replace output files that exist, ``what`` says which.
+    Without it a command refuses to write over any existing file."""
+    return click.option("--force", is_flag=True, help=f"Replace {what} if it exists.")
+
+
 def _number(x: float) -> str:
     """``0`` for 0.0, ``0.5`` for 0.5: a bound as a person writes it."""
     return str(int(x)) if float(x).is_integer() else repr(float(x))

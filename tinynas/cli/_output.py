@@ -5,11 +5,17 @@ A folder passes when it exists and is writable, or when it can be created: its n
 existing ancestor is a writable folder. A file passes when it is not a folder, is writable if
 it exists, and its folder passes. Nothing is created or written by the checks (``os.access``
 asks the kernel, which also answers for read-only file systems).
+
+A file that exists is never written over unless the user says so (``--force``), and a file is
+written whole or not at all: into a temporary beside it, renamed over the target when complete,
+so a kill or a full disk leaves the old file as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from tinynas.errors import TinyNASError
@@ -71,14 +77,30 @@ def check_out_file(path: str | Path, option: str) -> None:
         raise OutputError(f"{option} {path}: {problem}; give a file where you can write")
 
 
+def refuse_existing(paths: Iterable[str | Path], option: str, force: bool) -> None:
+    """Raises :class:`OutputError` naming the files of ``paths`` that exist, unless ``force``."""
+    existing = [str(p) for p in paths if os.path.lexists(p)]
+    if existing and not force:
+        shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more"
+                                           if len(existing) > 3 else "")  # fmt: skip
+        verb, them = ("exists", "it") if len(existing) == 1 else ("exist", "them")
+        raise OutputError(f"{option}: {shown} {verb} already; give another {option}, or "
+                          f"--force to replace {them}")  # fmt: skip
+
+
 def write_output(path: str | Path, data: str | bytes, option: str) -> None:
-    """Writes ``data`` to ``path``; a failure is an :class:`OutputError` naming ``option``."""
+    """Writes ``data`` to ``path`` whole (a temporary renamed over it); a failure leaves
+    ``path`` as it was and is an :class:`OutputError` naming ``option``."""
     path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
+            temp.write_text(data, encoding="utf-8")
         else:
-            path.write_bytes(data)
+            temp.write_bytes(data)
+        os.replace(temp, path)
     except OSError as e:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
         raise OutputError(f"{option} {path}: cannot write it ({e.strerror or e}); give a "
                           "writable file on a device with room") from e  # fmt: skip

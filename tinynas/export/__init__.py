@@ -16,6 +16,7 @@ from tinynas.export._carray import (
     write_c_array,
 )
 from tinynas.export._export import (
+    OUTPUT_NAMES,
     ExportResult,
     check_out_dir,
     export_model,
@@ -29,6 +30,7 @@ __all__ = [
     "ALIGNMENT_BYTES",
     "CARD_SCHEMA",
     "MAX_DIFF_LSB",
+    "OUTPUT_NAMES",
     "CArray",
     "ExportError",
     "ExportResult",

@@ -24,7 +24,7 @@ from tinynas.convert import convert_architecture
 from tinynas.devices import load_catalogue
 from tinynas.errors import StoreError
 from tinynas.export._card import CardInputs, model_card
-from tinynas.export._carray import CArray, ModelFacts, write_c_array
+from tinynas.export._carray import HEADER_NAME, SOURCE_NAME, CArray, ModelFacts, write_c_array
 from tinynas.export._verify import ExportError, Verification, verify_int8
 from tinynas.space import Architecture, read_architecture
 from tinynas.store import RunLayout
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "model.tflite"
 CARD_NAME = "model_card.json"
+OUTPUT_NAMES = (MODEL_NAME, SOURCE_NAME, HEADER_NAME, CARD_NAME)  # what export_model writes
 CALIBRATION_SAMPLES = 256  # test inputs used for calibration when no calibration set is given
 VERIFY_SAMPLES = 64  # calibration samples verified on when there are no test inputs
 

@@ -82,7 +82,7 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
             CandidateStatus.TRAINED) + store.candidates(CandidateStatus.TRAINING)
         scored = [r for r in scored if metric_name in r.scores]
         if not scored:
-            raise TinyNASError(nothing_fits(store, budget))
+            raise _NothingFits(nothing_fits(store, budget))
         points = [(-r.scores[metric_name], r.estimates.get("latency_ms") or 0.0,
                    r.estimates["arena_bytes"], r.estimates["flash_bytes"]) for r in scored]
         store.mark_front([scored[i].id for i in pareto_front(points)])
@@ -113,11 +113,21 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         write_report(store, summary, layout)
         store.finish("finished")
         return summary
+    except _NothingFits as e:
+        if resume:  # an earlier run's candidates stay, with the run marked failed
+            store.finish("failed")
+            raise TinyNASError(str(e)) from None
+        store.discard()  # a new run that kept nothing leaves no folder to clear by hand
+        raise TinyNASError(f"{e}; nothing was kept in {config.out}") from None
     except TinyNASError:
         store.finish("failed")
         raise
     finally:
         store.close()
+
+
+class _NothingFits(TinyNASError):
+    """No explored candidate fits the budget (the message says what would)."""
 
 
 def _capacity_records(store: RunStore, space: SearchSpace, device: Device, budget: Budget,

@@ -44,7 +44,7 @@ from tinynas import __version__
 from tinynas.errors import StoreError
 from tinynas.store import _codec as codec
 from tinynas.store._layout import CREATING_PREFIX, RunLayout
-from tinynas.store._lock import WriterLock
+from tinynas.store._lock import LOCK_NAME, WriterLock
 from tinynas.store._records import CandidateRecord, CandidateStatus
 from tinynas.store._results import RunResults
 from tinynas.store._schema import CANDIDATE_COLUMNS, DB_NAME, SCHEMA, SCHEMA_VERSION
@@ -77,6 +77,7 @@ class RunStore(RunResults):
         self.db_path = db_path
         self.writable = writable
         self._lock = lock
+        self._made_folder = False  # create() made the run folder (discard() may remove it)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -94,6 +95,7 @@ class RunStore(RunResults):
                 are damaged, or the folder or database cannot be created.
         """
         run_dir = Path(run_dir)
+        made_folder = not run_dir.exists()
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -119,6 +121,7 @@ class RunStore(RunResults):
         except BaseException:
             store.close()
             raise
+        store._made_folder = made_folder
         return store
 
     @classmethod
@@ -459,6 +462,32 @@ class RunStore(RunResults):
             self._conn.close()
         if self._lock is not None:
             self._lock.release()
+
+    def discard(self) -> None:
+        """Close a run this process created and remove what it stored: the database, its side
+        files and the lock file, and the run folder when :meth:`create` made it and nothing
+        else is in it. For a run that produced nothing worth keeping (no candidate fits its
+        budget), so that the same ``--out`` can be used again with other settings.
+
+        Raises:
+            StoreError: a memory or read-only store, or a file that cannot be removed.
+        """
+        if self.db_path is None or not self.writable:
+            raise StoreError("only a writable run store on disk can be discarded")
+        run_dir = self.db_path.parent
+        with self._mutex:
+            self._conn.close()
+        try:
+            _remove_files(self.db_path, "the store of a run that kept nothing")
+            (run_dir / LOCK_NAME).unlink(missing_ok=True)  # before the lock is dropped
+        except OSError as e:
+            raise StoreError(f"cannot remove the lock file in {run_dir} ({e}); remove it by "
+                             "hand") from e  # fmt: skip
+        finally:
+            self.close()
+        if self._made_folder:
+            with contextlib.suppress(OSError):  # not empty, or gone: leave it
+                run_dir.rmdir()
 
     def __enter__(self) -> RunStore:
         return self
