@@ -168,16 +168,22 @@ def test_folder(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.cli
-def test_float_model_is_refused(tmp_path: Path) -> None:
+def test_a_float_model_is_inspected_and_only_int8_readers_refuse_it(tmp_path: Path) -> None:
     tf = pytest.importorskip("tensorflow")
     dense = tf.keras.layers.Dense(2, bias_initializer="ones")  # a zero bias would be dropped
     keras_model = tf.keras.Sequential([tf.keras.Input((4,)), dense])
     model = tmp_path / "float.tflite"
     model.write_bytes(tf.lite.TFLiteConverter.from_keras_model(keras_model).convert())
-    line = _assert_one_line_error(_cli("inspect", model), "float.tflite is a float model")
-    assert "input float32" in line and "inference_input_type=int8" in line
-    floats = read_tflite(model, require_int8=False)
-    assert (floats.macs, floats.params, floats.input_dtype) == (4 * 2, 4 * 2 + 2, "float32")
+    result = _cli("inspect", model, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["macs"], report["params"]) == (4 * 2, 4 * 2 + 2)
+    assert report["types"]["kind"] == "float" and report["input"]["dtype"] == "float32"
+    assert report["arena_bytes"] >= 4 * 4 + 2 * 4  # float input and output tensors at least
+    with pytest.raises(ModelFileError, match="float.tflite is a float model") as refused:
+        read_tflite(model)  # what profile and calibrate read: full-integer int8 only
+    assert "input float32" in str(refused.value) and "inference_input_type=int8" in str(
+        refused.value)
 
 
 @needs_fixtures

@@ -1,4 +1,5 @@
-"""The CI gate: does an int8 model fit a board's flash, RAM and latency budget?
+"""The CI gate: does a model (int8, int16x8, float or mixed: any model TFLite Micro runs) fit a
+board's flash, RAM and latency budget?
 
 For each model and board the gate computes three figures, each with where it comes from::
 
@@ -14,7 +15,10 @@ model that is too large is a failed check (exit 1), never an error. A damaged mo
 crashes TFLite Micro (which runs in a worker process), is a ``ModelFileError``.
 Each figure is held against a limit: the user's (``--max-flash``, ``--max-ram``,
 ``--max-latency``) or, for flash and RAM, the board's own size, whichever is tighter. Latency has
-no limit unless one is given; it is then reported but not checked.
+no limit unless one is given; it is then reported but not checked. A latency prediction that
+lacks the cost of some op (an LSTM the board's model was not fitted on, a custom op) is partial,
+a lower bound: held to a limit it fails closed, unless ``Limits.allow_partial_latency`` holds the
+partial figure to the limit instead. Each check reports the model's tensor types.
 
 The report renders as JSON (:meth:`CheckReport.to_dict`) and as JUnit XML (:func:`junit_xml`):
 one ``<testsuite>`` per model and board, one ``<testcase>`` per resource, a ``<failure>`` for an
@@ -29,7 +33,7 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,8 +41,8 @@ from typing import Any
 from tinynas.convert import start_tflm_worker
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
-from tinynas.estimators import file_op_costs, predict_latency
-from tinynas.inspection import ARENA_SOURCE, InspectReport, fit_rows, inspect_model
+from tinynas.estimators import LatencyPrediction, file_op_costs, predict_latency
+from tinynas.inspection import ARENA_SOURCE, InspectReport, fit_rows, inspect_model, types_dict
 from tinynas.units import format_size
 
 FLASH_SOURCE = "measured: model file size, plus the board's firmware_reserve_bytes (catalogue)"
@@ -57,12 +61,14 @@ class Limits:
     max_flash_bytes: int | None = None
     max_ram_bytes: int | None = None
     max_latency_ms: float | None = None
+    allow_partial_latency: bool = False  # hold a partial (lower-bound) prediction to the limit
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "max_flash_bytes": self.max_flash_bytes,
             "max_ram_bytes": self.max_ram_bytes,
             "max_latency_ms": self.max_latency_ms,
+            "allow_partial_latency": self.allow_partial_latency,
         }
 
 
@@ -77,6 +83,12 @@ class CheckRow:
     source: str  # where `value` comes from
     limit_source: str  # where `limit` comes from
     parts: tuple[tuple[str, float], ...] = ()  # (what, amount) adding up to `value`
+    uncovered: str = ""  # ops a partial latency prediction lacks, e.g. "SVDF x2"
+    fails_closed: bool = False  # partial, held to a limit, and not allowed: fails
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.uncovered)
 
     @property
     def kind(self) -> str:
@@ -95,13 +107,19 @@ class CheckRow:
     @property
     def ok(self) -> bool:
         margin = self.margin
-        return margin is None or margin >= 0
+        return not self.fails_closed and (margin is None or margin >= 0)
 
     def describe(self) -> str:
         """One sentence: value, its parts, limit and margin."""
         parts = " + ".join(f"{what} {_amount(v, self.unit)}" for what, v in self.parts)
-        text = f"{self.resource} {_amount(self.value, self.unit)}"
+        at_least = ">= " if self.partial else ""
+        text = f"{self.resource} {at_least}{_amount(self.value, self.unit)}"
         text += f" (= {parts})" if parts else ""
+        text += f" (partial: no cost for {self.uncovered})" if self.partial else ""
+        if self.fails_closed and self.limit is not None:
+            return (f"{text}; limit {_amount(self.limit, self.unit)} ({self.limit_source}); "
+                    "fails: a partial prediction cannot show the limit holds (pass "
+                    "--allow-partial-latency to hold the partial figure to it)")  # fmt: skip
         if self.limit is None or self.margin is None:
             return f"{text}; {self.limit_source}"
         verdict = "over budget by" if self.margin < 0 else "margin"
@@ -121,6 +139,8 @@ class CheckRow:
             "source": self.source,
             "limit_source": self.limit_source,
             "parts": dict(self.parts),
+            "partial": self.partial,
+            "uncovered": self.uncovered or None,
         }
 
 
@@ -137,6 +157,7 @@ class ModelCheck:
     rows: tuple[CheckRow, ...]
     sha256: str
     seconds: float  # wall time of reading the model and measuring its arena
+    types: dict[str, Any] = field(default_factory=dict)  # inspection.types_dict of the model
 
     @property
     def passed(self) -> bool:
@@ -151,6 +172,7 @@ class ModelCheck:
             "model": str(self.path),
             "device": self.device,
             "sha256": self.sha256,
+            "types": self.types,
             "passed": self.passed,
             "rows": [row.to_dict() for row in self.rows],
         }
@@ -191,7 +213,7 @@ def check_models(
     """Check every model on every board. Every model is read before any verdict is given.
 
     Raises:
-        ModelFileError: A model that is missing, not TFLite, not int8, or not runnable in TFLM.
+        ModelFileError: A model that is missing, not TFLite, or not runnable in TFLM.
     """
     checks = []
     if paths:
@@ -201,9 +223,10 @@ def check_models(
         report = inspect_model(path)  # reads the file and measures the arena, once per model
         seconds = time.perf_counter() - started
         digest = hashlib.sha256(report.model.data).hexdigest()
+        types = types_dict(report.model)
         for device in devices:
             rows = check_rows(report, device, limits)
-            checks.append(ModelCheck(Path(path), device.name, rows, digest, seconds))
+            checks.append(ModelCheck(Path(path), device.name, rows, digest, seconds, types))
     return CheckReport(tuple(checks), limits)
 
 
@@ -216,7 +239,7 @@ def check_rows(report: InspectReport, device: Device, limits: Limits) -> tuple[C
                    limits.max_flash_bytes, "--max-flash"),
         _bytes_row(ram.resource, ram.parts, RAM_SOURCE, device, ram.limit,
                    limits.max_ram_bytes, "--max-ram"),
-        _latency_row(latency.latency_ms, latency.source, device, limits.max_latency_ms),
+        _latency_row(latency, device, limits),
     )  # fmt: skip
 
 
@@ -243,12 +266,15 @@ def _bytes_row(
     return CheckRow(resource, value, limit, "bytes", source, limit_source, parts)
 
 
-def _latency_row(
-    latency_ms: float, coefficients: str, device: Device, limit_ms: float | None
-) -> CheckRow:
-    source = f"{LATENCY_SOURCE} of {device.name}; coefficients: {coefficients}"
+def _latency_row(latency: LatencyPrediction, device: Device, limits: Limits) -> CheckRow:
+    source = f"{LATENCY_SOURCE} of {device.name}; coefficients: {latency.source}"
+    limit_ms = limits.max_latency_ms
     limit_source = "no --max-latency given" if limit_ms is None else f"--max-latency {limit_ms:g}"
-    return CheckRow("latency", latency_ms, limit_ms, "ms", source, limit_source)
+    if latency.partial:
+        source += "; partial, a lower bound"
+    fails_closed = latency.partial and limit_ms is not None and not limits.allow_partial_latency
+    return CheckRow("latency", latency.latency_ms, limit_ms, "ms", source, limit_source,
+                    uncovered=latency.uncovered_text(), fails_closed=fails_closed)
 
 
 def parse_latency_ms(text: str) -> float:

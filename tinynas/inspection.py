@@ -1,9 +1,12 @@
-"""Inspecting any int8 ``.tflite``: what the graph is, what TFLM allocates, and whether it fits.
+"""Inspecting any ``.tflite`` TFLite Micro runs (int8, int16x8, float or mixed): what the graph
+is, what TFLM allocates, and whether it fits.
 
 Every figure of the report says where it comes from (``InspectReport.provenance``):
 
-- the file size is the file's; params, MACs and op counts are computed from the graph
-  (:mod:`tinynas.tflite_file`);
+- the file size is the file's; the tensor types are read from it; params, MACs, element
+  operations and op counts are computed from the graph (:mod:`tinynas.tflite_file`, which
+  lists its formulas). Ops whose arithmetic tinynas does not know (custom ops, control flow)
+  are listed (``uncounted_ops``), never silently counted as 0;
 - the arena is measured: the model is loaded in the TFLite Micro interpreter (x86 reference
   build), whose RecordingMicroAllocator reports the bytes it used. x86 pointers are 8 bytes, so
   on a 32-bit Cortex-M the arena is a little smaller and the RAM verdict errs on the safe side.
@@ -13,7 +16,8 @@ Every figure of the report says where it comes from (``InspectReport.provenance`
   ``MAX_ARENA_BYTES`` is reported as "more than" that (``ArenaReport.exceeds``), which fits no
   board;
 - with a device, latency is predicted by the per-op cycle model of the board's TOML (its
-  coefficient source travels with the figure), and the fit is arithmetic on the board's sizes::
+  coefficient source travels with the figure); ops the model has no cost for make it partial,
+  a lower bound that names them. The fit is arithmetic on the board's sizes::
 
       flash needed = model file + firmware_reserve_bytes   <= flash_bytes
       RAM needed   = TFLM arena + runtime_reserve_bytes    <= sram_bytes
@@ -79,16 +83,35 @@ class InspectReport:
         """Whether every fit row is ok; None without a device."""
         return all(row.ok for row in self.fit) if self.fit else None
 
+    def gaps(self) -> list[str]:
+        """What the report leaves out, as phrases: ops whose arithmetic is unknown, ops the
+        latency model has no cost for. Empty when every figure is complete."""
+        gaps = []
+        unknown: dict[str, int] = {}
+        for op in self.model.uncounted_ops:
+            unknown[op.op] = unknown.get(op.op, 0) + 1
+        if unknown:
+            names = ", ".join(op if n == 1 else f"{op} x{n}" for op, n in unknown.items())
+            gaps.append(f"MACs and element ops leave out {names} (arithmetic unknown)")
+        if self.latency is not None and self.latency.partial:
+            board = self.device.name if self.device else "the board"
+            gaps.append(f"the latency predicted on {board} leaves out "
+                        f"{self.latency.uncovered_text()} (no cost in its latency model)")
+        return gaps
+
     @property
     def provenance(self) -> dict[str, str]:
         """Where each figure of :meth:`to_dict` comes from."""
-        sources = {"size_bytes": "file size", "input": FILE_SOURCE, "output": FILE_SOURCE}
-        sources.update({key: GRAPH_SOURCE for key in ("params", "macs", "op_count", "op_counts")})
+        sources = {"size_bytes": "file size", "input": FILE_SOURCE, "output": FILE_SOURCE,
+                   "types": FILE_SOURCE}
+        sources.update({key: GRAPH_SOURCE for key in ("params", "macs", "element_ops",
+                                                       "op_count", "op_counts", "uncounted_ops")})
         for key in ("arena_bytes", "arena_exceeds", "arena_head_bytes", "arena_tail_bytes"):
             sources[key] = ARENA_SOURCE
         sources["ops"] = f"{FILE_SOURCE}; macs and params {GRAPH_SOURCE}"
         if self.latency is not None:
-            sources["latency_ms"] = "predicted"
+            sources["latency_ms"] = ("predicted, partial: a lower bound without the ops in "
+                                     "latency_uncovered" if self.latency.partial else "predicted")
             sources["latency_source"] = "the board's latency coefficients ([latency] source)"
         if self.device is not None:
             sources["device"] = "board catalogue (devices/*.toml)"
@@ -105,10 +128,14 @@ class InspectReport:
         return {
             "path": str(m.path),
             "size_bytes": m.size_bytes,
+            "types": types_dict(m),
             "params": m.params,
             "macs": m.macs,
+            "element_ops": m.element_ops,
             "op_count": len(m.ops),
             "op_counts": m.op_counts,
+            "uncounted_ops": [{"index": op.index, "op": op.op, "reason": op.uncounted_reason}
+                              for op in m.uncounted_ops],
             "input": _io_dict(m.input_shape, m.input_dtype, m.input_scale, m.input_zero_point),
             "output": _io_dict(
                 m.output_shape, m.output_dtype, m.output_scale, m.output_zero_point
@@ -126,10 +153,18 @@ class InspectReport:
         return {
             "device": self.device.name if self.device else None,
             "latency_ms": self.latency.latency_ms if self.latency else None,
+            "latency_partial": self.latency.partial if self.latency else None,
+            "latency_uncovered": self.latency.uncovered_counts if self.latency else None,
             "latency_source": self.latency.source if self.latency else None,
             "fit": {row.resource: row.to_dict() for row in self.fit},
             "fits": self.fits,
         }
+
+
+def types_dict(model: TFLiteModel) -> dict[str, Any]:
+    """The model's numeric kind and tensor types, as JSON-ready data."""
+    return {"kind": model.kind, "input": model.input_dtype, "output": model.output_dtype,
+            "activations": list(model.activation_types), "weights": list(model.weight_types)}
 
 
 def _io_dict(
@@ -150,7 +185,8 @@ def _op_dict(op: dict[str, Any]) -> dict[str, Any]:
 def inspect_model(
     path: str | Path, device: Device | str | None = None, devices_dir: str | Path | None = None
 ) -> InspectReport:
-    """Read an int8 ``.tflite``, measure its TFLM arena and, with a device, fit and latency.
+    """Read a ``.tflite`` (any type TFLM runs), measure its TFLM arena and, with a device,
+    fit and latency.
 
     Args:
         path: The model file.
@@ -158,12 +194,12 @@ def inspect_model(
         devices_dir: Folder of extra board TOML files, for a device given by name.
 
     Raises:
-        ModelFileError: The file is not a usable int8 TFLite model, or TFLM cannot run it.
+        ModelFileError: The file is not a usable TFLite model, or TFLM cannot run it.
         BoardNotFoundError: No board of that name.
     """
     board = get_device(device, devices_dir) if isinstance(device, str) else device
     start_tflm_worker()  # it boots while the file is read and checked
-    model = read_tflite(path)
+    model = read_tflite(path, require_int8=False)
     arena = _measured_arena(model)
     if board is None:
         return InspectReport(model, arena)

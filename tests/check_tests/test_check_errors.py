@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,21 @@ def test_not_a_flatbuffer(tmp_path: Path, run_cli: Any, one_line_error: Any) -> 
 
 
 @pytest.mark.slow
-def test_float_model(float_model: Path, run_cli: Any, one_line_error: Any) -> None:
-    result = run_cli("check", float_model, "--device", "stm32")
+def test_a_float_model_is_gated_with_its_types(float_model: Path, run_cli: Any) -> None:
+    result = run_cli("check", float_model, "--device", "stm32", "--json")
+    assert result.returncode == 0, result.stderr
+    check = json.loads(result.stdout)["checks"][0]
+    assert check["types"] == {"kind": "float", "input": "float32", "output": "float32",
+                              "activations": ["float32"], "weights": ["float32"]}
+    arena = next(r for r in check["rows"] if r["resource"] == "ram")["parts"]["TFLM arena"]
+    assert arena > 8 * 4  # at least the float input tensor
+
+
+@pytest.mark.slow
+def test_profiling_still_needs_an_int8_model(
+    float_model: Path, run_cli: Any, one_line_error: Any
+) -> None:
+    result = run_cli("profile", float_model, "--emulate", "stm32", "--runs", "1")
     one_line_error(result, "float model", "int8")
 
 

@@ -50,9 +50,12 @@ def _cell(value: float | None, unit: str, signed: bool = False) -> str:
 
 
 def _verdict(row: CheckRow) -> str:
+    if row.fails_closed:
+        return f"[bold red]PARTIAL[/bold red] (no cost for {row.uncovered})"
     if not row.checked:
-        return "not checked"
-    return "ok" if row.ok else "[bold red]OVER BUDGET[/bold red]"
+        return "not checked" + (f"; partial (no cost for {row.uncovered})" if row.partial else "")
+    verdict = "ok" if row.ok else "[bold red]OVER BUDGET[/bold red]"
+    return verdict + (f"; partial (no cost for {row.uncovered})" if row.partial else "")
 
 
 def _table(report: CheckReport) -> Table:
@@ -68,8 +71,9 @@ def _table(report: CheckReport) -> Table:
     for check in report.checks:
         for row in check.rows:
             style = None if row.ok else "red"
+            value = (">= " if row.partial else "") + _cell(row.value, row.unit)
             table.add_row(check.path.name, check.device, row.resource,
-                          _cell(row.value, row.unit), row.kind, _cell(row.limit, row.unit),
+                          value, row.kind, _cell(row.limit, row.unit),
                           _cell(row.margin, row.unit, signed=True), row.limit_source,
                           _verdict(row), style=style)  # fmt: skip
     return table
@@ -80,14 +84,29 @@ def _summary(report: CheckReport) -> str:
     if not failed:
         return f"check passed: {len(report.checks)} model/board pair(s) within every limit"
     over = "; ".join(
-        f"{c.path.name} on {c.device}: {', '.join(r.resource for r in c.failures)}" for c in failed
-    )
+        f"{c.path.name} on {c.device}: "
+        + ", ".join(f"{r.resource} (partial prediction)" if r.fails_closed else r.resource
+                    for r in c.failures)
+        for c in failed
+    )  # fmt: skip
     return f"check failed: {len(failed)} of {len(report.checks)} over budget ({over})"
+
+
+def _types_lines(report: CheckReport) -> list[str]:
+    seen: dict[str, str] = {}
+    for check in report.checks:
+        t = check.types
+        seen[check.path.name] = (f"{check.path.name}: {t['kind']} (input {t['input']}, output "
+                                 f"{t['output']}; activations {', '.join(t['activations'])}; "
+                                 f"weights {', '.join(t['weights']) or '-'})")  # fmt: skip
+    return list(seen.values())
 
 
 def _print(report: CheckReport) -> None:
     console = _console()
     console.print(_table(report))
+    for line in _types_lines(report):
+        console.print(line, markup=False, highlight=False)
     console.print(_summary(report), markup=False, highlight=False)
     console.print(
         "flash and RAM: measured (file size; TFLM arena, x86 reference build) plus the "
@@ -125,6 +144,9 @@ def _not_a_report(path: Path) -> str | None:
 @json_option()
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also write the verdict as JUnit XML, for CI test reports.")
+@click.option("--allow-partial-latency", is_flag=True,
+              help="Hold a partial latency prediction (some op without a cost, a lower bound) "
+                   "to --max-latency; by default such a check fails.")
 def check(
     models: tuple[Path, ...],
     device_names: tuple[str, ...],
@@ -134,13 +156,16 @@ def check(
     devices_dir: Path | None,
     as_json: bool,
     junit: Path | None,
+    allow_partial_latency: bool,
 ) -> None:  # fmt: skip
-    """Gate MODELS (int8 .tflite) on a board: exit 0 when every limit holds, 1 when any is
-    exceeded, 2 for bad input.
+    """Gate MODELS (.tflite: int8, int16x8, float or mixed) on a board: exit 0 when every limit
+    holds, 1 when any is exceeded, 2 for bad input.
 
     Flash is the model file plus the board's firmware reserve; RAM is the TFLM arena (measured by
     loading the model in TFLite Micro) plus the runtime reserve; latency is the board's
-    prediction. Without --max-flash / --max-ram the limits are the board's flash and SRAM.
+    prediction. Without --max-flash / --max-ram the limits are the board's flash and SRAM. A
+    latency prediction that lacks some op's cost is partial and fails --max-latency unless
+    --allow-partial-latency is given. Each model's tensor types are reported.
     """
     import json
     import sys
@@ -154,7 +179,8 @@ def check(
         raise OutputError(f"cannot write the JUnit report '{junit}': {problem}; give another "
                           "--junit")  # fmt: skip
     devices = [get_device(name, devices_dir) for name in device_names]
-    report = check_models(models, devices, Limits(max_flash, max_ram, max_latency))
+    limits = Limits(max_flash, max_ram, max_latency, allow_partial_latency)
+    report = check_models(models, devices, limits)
     if junit is not None:
         write_junit(report, junit)
     if as_json:

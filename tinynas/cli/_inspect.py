@@ -1,4 +1,4 @@
-"""``tinynas inspect``: ops, params, MACs, flash, measured TFLM arena and fit of an int8 model."""
+"""``tinynas inspect``: ops, types, params, MACs, flash, measured TFLM arena and fit of a model."""
 
 from __future__ import annotations
 
@@ -41,8 +41,11 @@ def _summary_rows(report: InspectReport) -> list[tuple[str, str, str]]:
     """(field, value, where it comes from) rows of the summary."""
     m, src = report.model, report.provenance
     counts = ", ".join(f"{op} {n}" for op, n in m.op_counts.items())
+    types = f"{m.kind} (activations {', '.join(m.activation_types) or '-'}; weights " \
+            f"{', '.join(m.weight_types) or '-'})"
     rows = [
         ("file size", _kb(m.size_bytes), src["size_bytes"]),
+        ("types", types, src["types"]),
         ("input", _io_text(m.input_shape, m.input_dtype, m.input_scale, m.input_zero_point),
          src["input"]),
         ("output", _io_text(m.output_shape, m.output_dtype, m.output_scale, m.output_zero_point),
@@ -50,12 +53,20 @@ def _summary_rows(report: InspectReport) -> list[tuple[str, str, str]]:
         ("ops", f"{len(m.ops)} ({counts})", src["op_count"]),
         ("params", f"{m.params:,}", src["params"]),
         ("MACs", f"{m.macs:,}", src["macs"]),
+        ("element ops", f"{m.element_ops:,}", src["element_ops"]),
         ("TFLM arena", _kb(report.arena.total_bytes), src["arena_bytes"]),
     ]  # fmt: skip
-    if report.latency is not None:
+    if m.uncounted_ops:
+        names = ", ".join(sorted({op.op for op in m.uncounted_ops}))
+        rows.append(("not counted", f"{len(m.uncounted_ops)} op(s): {names}",
+                     "their arithmetic is unknown; MACs and element ops leave them out"))
+    latency = report.latency
+    if latency is not None:
         label = f"predicted on {report.device.name if report.device else '?'}"
-        rows.append(("latency", f"{report.latency.latency_ms:,.1f} ms ({label})",
-                     f"predicted; coefficients: {report.latency.source}"))  # fmt: skip
+        value = f"{latency.latency_ms:,.1f} ms ({label})"
+        if latency.partial:
+            value = f">= {value}, partial: no cost for {latency.uncovered_text()}"
+        rows.append(("latency", value, f"predicted; coefficients: {latency.source}"))
     return rows
 
 
@@ -75,16 +86,19 @@ def _ops_table(report: InspectReport) -> Table:
     from rich import box
     from rich.table import Table
 
-    table = Table(title="ops (MACs of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED)",
-                  box=box.SIMPLE_HEAD)  # fmt: skip
+    table = Table(title="ops (work: mac = multiply-accumulates, element = element operations, "
+                        "data = moves data only, unknown = not counted)", box=box.SIMPLE_HEAD)
     table.add_column("#", justify="right")
     table.add_column("op")
     table.add_column("output shape")
+    table.add_column("work")
     table.add_column("MACs", justify="right")
+    table.add_column("element ops", justify="right")
     table.add_column("params", justify="right")
     for op in report.model.ops:
-        table.add_row(str(op.index), op.op, _shape(op.output_shape), f"{op.macs:,}",
-                      f"{op.params:,}")  # fmt: skip
+        table.add_row(str(op.index), op.op, _shape(op.output_shape), op.work,
+                      "?" if not op.counted else f"{op.macs:,}",
+                      "?" if not op.counted else f"{op.element_ops:,}", f"{op.params:,}")
     return table
 
 
@@ -117,23 +131,33 @@ def _print_report(report: InspectReport) -> None:
 @click.command("inspect")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--device", "device_name", default=None, help="Board name or alias: fit + latency.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 2) when a figure is incomplete: an op whose arithmetic is "
+                   "unknown, or a latency prediction that lacks an op's cost.")
 @devices_dir_option
 @json_option()
 def inspect_cmd(
-    model: Path, device_name: str | None, devices_dir: Path | None, as_json: bool
+    model: Path, device_name: str | None, strict: bool, devices_dir: Path | None, as_json: bool
 ) -> None:
-    """Ops, params, MACs, flash and the measured TFLM arena of an int8 MODEL.tflite.
+    """Ops, tensor types, params, MACs, flash and the measured TFLM arena of MODEL.tflite
+    (int8, int16x8, float or mixed: any model TFLite Micro runs).
 
     With --device, also the predicted latency and whether the model fits the board's flash
-    and SRAM.
+    and SRAM. Ops without a count or a latency cost are listed, and the prediction is marked
+    partial (a lower bound).
     """
     import json
 
     from tinynas.devices import get_device
+    from tinynas.errors import TinyNASError
     from tinynas.inspection import inspect_model
 
     device = get_device(device_name, devices_dir) if device_name else None
     report = inspect_model(model, device)
+    gaps = report.gaps()
+    if strict and gaps:
+        raise TinyNASError(f"{model}: {'; '.join(gaps)}; --strict refuses an incomplete "
+                           "report (drop it to see the partial figures)")  # fmt: skip
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

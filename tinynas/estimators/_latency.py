@@ -4,6 +4,12 @@ cycles(op) = cycles_per_mac * MACs + cycles_per_output * output elements + cycle
 summed over the ops and divided by the core clock. The coefficients are per (core, kernel
 library); until a board's are calibrated against measurements its TOML says so in
 `latency.source`, and every prediction carries that source.
+
+An op the board has no coefficients for takes the ``default`` ones, which price output
+elements and the op itself. That covers ops whose cost is the data they produce, but not the
+multiply-accumulates of an op the model was never fitted on (an LSTM, a transposed convolution)
+nor an op whose arithmetic is unknown (a custom op): such ops are listed in
+:attr:`LatencyPrediction.uncovered` and the prediction is partial, a lower bound.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ class OpCost:
     op: str
     macs: int
     output_elements: int
+    counted: bool = True  # False: the op's arithmetic is unknown (custom op, control flow)
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,28 @@ class LatencyPrediction:
     clock_hz: int
     per_op_cycles: tuple[tuple[str, float], ...]
     source: str  # where the coefficients came from
+    uncovered: tuple[str, ...] = ()  # ops (one entry each) whose cost the model lacks
 
     @property
     def latency_ms(self) -> float:
         return 1000.0 * self.cycles / self.clock_hz
+
+    @property
+    def partial(self) -> bool:
+        """Whether some op's cost is missing, so that the latency is a lower bound."""
+        return bool(self.uncovered)
+
+    @property
+    def uncovered_counts(self) -> dict[str, int]:
+        """Op name -> how many of its ops have no cost, in order of first occurrence."""
+        counts: dict[str, int] = {}
+        for op in self.uncovered:
+            counts[op] = counts.get(op, 0) + 1
+        return counts
+
+    def uncovered_text(self) -> str:
+        """The uncovered ops as a phrase, e.g. "UNIDIRECTIONAL_SEQUENCE_LSTM x2"."""
+        return ", ".join(op if n == 1 else f"{op} x{n}" for op, n in self.uncovered_counts.items())
 
 
 def op_costs(graph: TFLiteGraph) -> list[OpCost]:
@@ -48,18 +73,20 @@ def op_costs(graph: TFLiteGraph) -> list[OpCost]:
 
 def file_op_costs(model: TFLiteModel) -> list[OpCost]:
     """The ops of a `.tflite` file's main subgraph as the latency model sees them."""
-    return [OpCost(op.op, op.macs, op.output_elements) for op in model.ops]
+    return [OpCost(op.op, op.macs, op.output_elements, op.counted) for op in model.ops]
 
 
 def predict_latency(ops: Iterable[OpCost], device: Device) -> LatencyPrediction:
-    """Predicted cycles and milliseconds of one inference on `device`."""
-    per_op = []
+    """Predicted cycles and milliseconds of one inference on `device`; ops whose cost the
+    board's model lacks are listed in the prediction's ``uncovered`` (see the module)."""
+    per_op, uncovered = [], []
     table = device.latency.ops
     default = table["default"]
     for cost in ops:
         c = table.get(cost.op, default)  # as LatencyModel.coefficients, without the call
+        if not cost.counted or (cost.op not in table and cost.macs and not c.cycles_per_mac):
+            uncovered.append(cost.op)
         cycles = c.cycles_per_mac * cost.macs + c.cycles_per_output * cost.output_elements
         per_op.append((cost.op, cycles + c.cycles_per_op))
-    return LatencyPrediction(
-        sum(c for _, c in per_op), device.clock_hz, tuple(per_op), device.latency.source
-    )
+    return LatencyPrediction(sum(c for _, c in per_op), device.clock_hz, tuple(per_op),
+                             device.latency.source, tuple(uncovered))  # fmt: skip
