@@ -79,6 +79,18 @@ def batch_matmul_model() -> bytes:
     return _convert(tf.lite.TFLiteConverter.from_concrete_functions([fn], gram))
 
 
+def top_k_model() -> bytes:
+    """float32: the 3 largest of 16 values, a TOPK_V2 op: a builtin TFLite Micro lacks."""
+    tf = _tensorflow()
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 16), tf.float32, name="x")])
+    def top3(x: Any) -> Any:
+        return tf.math.top_k(x * 2.0, k=3).values
+
+    fn = top3.get_concrete_function()
+    return _convert(tf.lite.TFLiteConverter.from_concrete_functions([fn], top3))
+
+
 def _tensorflow() -> Any:
     """TensorFlow, imported quietly, with every random generator seeded."""
     tf = import_quietly("tensorflow")

@@ -55,6 +55,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "transpose_valid": build.transpose_conv_model("valid"),
         "transpose_same": build.transpose_conv_model("same"),
         "batch_matmul": build.batch_matmul_model(),
+        "top_k": build.top_k_model(),
     }
     paths = {}
     for name, data in made.items():
@@ -193,3 +194,13 @@ def test_check_gates_float_int16x8_and_int8_models_and_reports_their_types(
         assert ram["value"] == tflm_arena_bytes(path) + board.runtime_reserve_bytes
     text = run_cli("check", *paths, "--device", BOARD)
     assert "int16x8_conv.tflite: int16x8 (input int16, output int16" in text.stdout
+
+
+@pytest.mark.parametrize("command", ["inspect", "check"])
+def test_a_model_with_an_op_tflm_lacks_is_one_line(models: dict[str, Path], command: str) -> None:
+    result = run_cli(command, models["top_k"], "--device", BOARD)
+    line = assert_one_line_error(result, empty_stdout=True)
+    assert line == ("error: TFLite Micro cannot run top_k.tflite: Didn't find op for builtin "
+                    "opcode 'TOPK_V2'")  # fmt: skip
+    model = read_tflite(models["top_k"], require_int8=False)
+    assert [(op.op, op.work) for op in model.ops] == [("MUL", "element"), ("TOPK_V2", "unknown")]
