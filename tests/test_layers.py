@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("space",),
     ("estimators",),
     ("metrics", "train", "convert"),
-    ("inspection", "profile", "search"),
+    ("inspection", "profile", "search", "executor"),
     ("store",),
     ("export", "check"),
     ("proxies", "refine"),

@@ -28,6 +28,21 @@ def json_option(help: str = "Print only JSON to stdout.") -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def executor_options(f: F) -> F:
+    """``--workers``, ``--ray [ADDRESS]`` and ``--gpus-per-job``: where trainings run
+    (``tinynas.executor``); parameters ``workers``, ``ray`` (None, "" or an address) and
+    ``gpus_per_job``."""
+    f = click.option("--gpus-per-job", default=0.0, type=FiniteFloat(0, 1),
+                     help="With --ray: the share of a GPU each training asks for (e.g. 0.25 "
+                          "trains four at once on one GPU).")(f)
+    f = click.option("--ray", default=None, is_flag=False, flag_value="", metavar="[ADDRESS]",
+                     help="Run trainings on Ray: a local Ray, or the cluster at ADDRESS "
+                          "(HOST:PORT, or $RAY_ADDRESS). Needs pip install 'tinynas[ray]'.")(f)
+    return click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 256),
+                        help="Train in this many local worker processes (0: in this "
+                             "process).")(f)
+
+
 def force_option(what: str) -> Callable[[F], F]:
     """``--force`` (parameter ``force``): replace output files that exist, ``what`` says which.
     Without it a command refuses to write over any existing file."""

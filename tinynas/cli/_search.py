@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tinynas.cli._options import POSITIVE, SEED, devices_dir_option, json_option
+from tinynas.cli._options import (
+    POSITIVE,
+    SEED,
+    devices_dir_option,
+    executor_options,
+    json_option,
+)
 from tinynas.cli._output import check_out_dir
 
 if TYPE_CHECKING:
@@ -35,6 +41,7 @@ def _summary_screen(s: SearchSummary) -> None:
                             f"{s.evaluated:,} candidates ({s.rejected:,} over budget), "
                             f"{s.trained} trained, {format_seconds(s.seconds)} on "
                             f"{s.train_device}")
+    table.add_row("trainings", f"successive halving: {s.executor}")
     table.add_row("architecture", f"{s.hash}  ({_layers(s.architecture)})")
     int8 = "n/a" if s.int8_accuracy is None else f"{s.int8_accuracy:.2%}"
     table.add_row("accuracy", f"float {s.float_accuracy:.2%}, int8 {int8} "
@@ -102,6 +109,7 @@ def _size(value: str | None) -> int | None:
 @click.option("--resume", is_flag=True, help="Continue the run in --out.")
 @click.option("--refine", type=click.Choice(["rarts", "darts1"]), default=None,
               help="Then refine the winner's widths under the budget (tinynas refine).")
+@executor_options
 @devices_dir_option
 @json_option("Print the summary as JSON only.")
 def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
@@ -110,7 +118,8 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
            max_unas_size: str | None,
            shortlist: int, capacity_picks: int, halving_epochs: float, epochs: float,
            distill: bool, train_subset: int | None, out: str | None, seed: int, resume: bool,
-           refine: str | None, devices_dir: Path | None, as_json: bool) -> None:
+           refine: str | None, workers: int, ray: str | None, gpus_per_job: float,
+           devices_dir: Path | None, as_json: bool) -> None:
     """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
     from tinynas.devices import get_device
     from tinynas.pipeline import SearchConfig, run_search
@@ -131,6 +140,7 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         max_unas_size_bytes=_size(max_unas_size),
         shortlist=shortlist, capacity_picks=capacity_picks, halving_epochs=halving_epochs,
         epochs=epochs, train_subset=train_subset, distill=distill, seed=seed,
+        workers=workers, ray=ray, gpus_per_job=gpus_per_job,
     )
     if as_json:
         printed = run_search(config, resume, None, devices_dir).to_dict()
@@ -168,7 +178,10 @@ def _with_progress(config: SearchConfig, resume: bool,
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    labels = {"explore": "explore: estimate, reject, score", "train": "successive halving",
+    where = ("on Ray" if config.ray is not None else
+             f"on {config.workers} local workers" if config.workers else "in this process")
+    labels = {"explore": "explore: estimate, reject, score",
+              "train": f"successive halving ({where})",
               "final": "train the winner, convert, verify"}
     if config.distill:
         labels["final"] = "train the teacher and the winner, convert, verify"

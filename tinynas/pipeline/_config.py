@@ -42,6 +42,10 @@ class SearchConfig:
     distill: bool = False  # train a teacher and distill it into the winner
     seed: int = 0
     space: SpaceConfig = field(default_factory=SpaceConfig)
+    # where trainings run (tinynas.executor); not fixed on resume: a run may move machines
+    workers: int = 0  # local worker processes; 0: this process
+    ray: str | None = None  # None: not Ray; "": a local Ray or $RAY_ADDRESS; else an address
+    gpus_per_job: float = 0.0  # share of a GPU each Ray job asks for
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

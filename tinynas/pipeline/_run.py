@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynas.data import SplitData, holdout_split
+from tinynas.data import Dataset, SplitData, holdout_split
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
 from tinynas.estimators import Budget
+from tinynas.executor import Executor, make_executor
 from tinynas.metrics import BaseMetric
 from tinynas.pipeline._config import RESUME_FIXED, SearchConfig
 from tinynas.pipeline._explore import ExploreLimits, explore, replay, resize_batch
@@ -41,8 +42,6 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
     """Runs (or resumes) a search; returns the summary of its chosen model."""
     from tinynas.data import load_dataset
     from tinynas.devices import get_device
-    from tinynas.search import get_strategy
-    from tinynas.train import pick_device
 
     started = time.monotonic()
     device = get_device(config.device, devices_dir)
@@ -56,6 +55,20 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
                            "validate the shortlist)")
     metric_name = resolve_metric(config.metric, ds.name)
     metric = make_metric(metric_name, device, budget, ds.name)
+    executor = make_executor(config.workers, config.ray, config.gpus_per_job)  # before the store
+    try:
+        return _search(config, resume, progress, started, device, budget, ds, metric_name,
+                       metric, executor)
+    finally:
+        executor.close()
+
+
+def _search(config: SearchConfig, resume: bool, progress: Progress | None, started: float,
+            device: Device, budget: Budget, ds: Dataset, metric_name: str, metric: BaseMetric,
+            executor: Executor) -> SearchSummary:  # fmt: skip
+    from tinynas.search import get_strategy
+    from tinynas.train import pick_device
+
     store = open_run(config.out, config.to_dict(), resume, RESUME_FIXED)
     scored_with = store.get_meta("metric")
     if scored_with is not None and scored_with != metric_name:  # --metric auto moved on
@@ -93,7 +106,8 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         counter = iter(range(1, 10**9))
         winner = successive_halving(
             store, shortlist, data, train_config, config.halving_epochs, config.seed,
-            on_trained=lambda *a: progress and progress("train", next(counter), None))
+            on_trained=lambda *a: progress and progress("train", next(counter), None),
+            executor=executor)
         if progress:
             progress("final", 0, 1)
         whole = SplitData(ds.x_train, ds.y_train, data.x_val[:0], data.y_val[:0], ds.num_classes)
@@ -109,7 +123,7 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         if progress:
             progress("final", 1, 1)
         summary = summarize(config, store, device.name, budget, metric_name, done,
-                            time.monotonic() - started, pick_device())
+                            time.monotonic() - started, pick_device(), executor.describe())
         write_report(store, summary, layout)
         store.finish("finished")
         return summary

@@ -65,6 +65,7 @@ class SearchSummary:
     unas_peak_bytes: int  # μNAS's peak-activation figure, estimated
     latency_ms: float  # predicted for the board
     teacher: TeacherSummary | None = None
+    executor: str = "local, in this process"  # where the halving trainings ran
     provenance: dict[str, str] = field(default_factory=lambda: dict(PROVENANCE))
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,7 +121,8 @@ def teacher_summary(store: RunStore) -> TeacherSummary | None:
 
 
 def summarize(config: SearchConfig, store: RunStore, device: str, budget: Budget, metric: str,
-              finished: Finished, seconds: float, train_device: str) -> SearchSummary:
+              finished: Finished, seconds: float, train_device: str,
+              executor: str = "local, in this process") -> SearchSummary:
     """The summary of a finished run."""
     chosen = finished.candidate
     est = chosen.estimates
@@ -136,5 +138,5 @@ def summarize(config: SearchConfig, store: RunStore, device: str, budget: Budget
         flash_bytes=finished.flash_bytes, flash_estimated_bytes=est["flash_bytes"],
         arena_bytes=finished.arena_bytes, arena_estimated_bytes=est["arena_bytes"],
         unas_peak_bytes=est["unas_peak_bytes"], latency_ms=est.get("latency_ms") or 0.0,
-        teacher=teacher_summary(store),
+        teacher=teacher_summary(store), executor=executor,
     )

@@ -103,14 +103,16 @@ def _stored_enum(enum_type: Any, row: Mapping[str, Any], column: str, where: str
 
 
 def status(value: CandidateStatus | str, reject_reason: str | None) -> CandidateStatus:
-    """A valid status, with a reject reason exactly when it is ``REJECTED``."""
+    """A valid status, with a reject reason when it is ``REJECTED`` (the budget it broke) and
+    optionally when ``FAILED`` (the error that ended its training)."""
     parsed = _status(value)
     if parsed is CandidateStatus.REJECTED and not reject_reason:
         raise StoreError("a rejected candidate needs a reject_reason naming the budget it broke")
-    if parsed is not CandidateStatus.REJECTED and reject_reason is not None:
+    if parsed not in (CandidateStatus.REJECTED, CandidateStatus.FAILED) and \
+            reject_reason is not None:
         raise StoreError(
             f"reject_reason {reject_reason!r} given for status '{parsed.value}'; "
-            "only a rejected candidate has one"
+            "only a rejected or failed candidate has one"
         )
     return parsed
 

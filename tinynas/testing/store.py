@@ -83,8 +83,10 @@ class StoreTestCase:
         assert store.candidate(rec.id).status is CandidateStatus.REJECTED
         with pytest.raises(StoreError, match="needs a reject_reason"):
             store.add_candidate(arch(1), "rejected")
-        with pytest.raises(StoreError, match="only a rejected candidate"):
+        with pytest.raises(StoreError, match="only a rejected or failed candidate"):
             store.set_status(rec.id, "scored", reject_reason="too big")
+        failed = store.set_status(rec.id, "failed", reject_reason="training halving-0 failed")
+        assert failed.reject_reason == "training halving-0 failed"
         with pytest.raises(StoreError, match="unknown candidate status 'done'"):
             store.set_status(rec.id, "done")
         assert store.set_status(rec.id, "scored").reject_reason is None
