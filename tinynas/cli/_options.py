@@ -40,7 +40,7 @@ def executor_options(f: F) -> F:
                           "(HOST:PORT, or $RAY_ADDRESS). Needs pip install 'tinynas[ray]'.")(f)
     return click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 256),
                         help="Train in this many local worker processes (0: in this "
-                             "process).")(f)
+                             "process); with --ray, the CPUs of the local Ray it starts.")(f)
 
 
 def force_option(what: str) -> Callable[[F], F]:

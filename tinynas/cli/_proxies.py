@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from tinynas.cli._options import POSITIVE, SEED, devices_dir_option, json_option
+from tinynas.cli._options import (
+    POSITIVE,
+    SEED,
+    devices_dir_option,
+    executor_options,
+    json_option,
+)
 
 
 @click.group()
@@ -78,15 +84,19 @@ def _size(value: str | None) -> int | None:
                    "$TINYNAS_PROXIES_DIR); search --metric auto reads it there.")
 @click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--resume", is_flag=True, help="Continue the validation kept in --out.")
+@executor_options
 @devices_dir_option
 @json_option("Print JSON to stdout.")
 def validate(dataset: str, data_dir: str | None, device: str, samples: int, epochs: float,
              metric_names: tuple[str, ...], train_images: int, val_images: int | None,
              repeats: int, max_flash: str | None, max_ram: str | None,
              max_latency: float | None, out: str | None, seed: int, resume: bool,
-             devices_dir: Path | None, as_json: bool) -> None:
+             workers: int, ray: str | None, gpus_per_job: float, devices_dir: Path | None,
+             as_json: bool) -> None:
     """Score N architectures that fit a board with every metric, train each briefly, and
-    report each metric's rank correlation with the measured accuracy."""
+    report each metric's rank correlation with the measured accuracy. The trainings run in
+    this process, in --workers local processes, or on Ray (--ray); where they run is not a
+    setting of the validation, so a resumed one may train elsewhere."""
     from tinynas.cli._output import check_out_dir
     from tinynas.proxies import ValidationConfig
 
@@ -98,7 +108,8 @@ def validate(dataset: str, data_dir: str | None, device: str, samples: int, epoc
         repeats=min(repeats, samples), seed=seed, max_flash_bytes=_size(max_flash),
         max_ram_bytes=_size(max_ram), max_latency_ms=max_latency, data_dir=data_dir,
     )  # fmt: skip
-    summary = _run(config, out, resume, devices_dir, progress=not as_json)
+    where = {"workers": workers, "ray": ray, "gpus_per_job": gpus_per_job}
+    summary = _run(config, out, resume, devices_dir, where, progress=not as_json)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -114,14 +125,15 @@ def _console() -> Any:
 
 
 def _run(config: Any, out: str | None, resume: bool, devices_dir: Path | None,
-         progress: bool) -> dict[str, Any]:
+         where: dict[str, Any], progress: bool) -> dict[str, Any]:
+    """Runs the validation; `where` holds the executor options (workers, ray, gpus_per_job)."""
     from tinynas.proxies import validate_proxies
 
     if not progress:
-        return validate_proxies(config, out, resume=resume, devices_dir=devices_dir)
+        return validate_proxies(config, out, resume=resume, devices_dir=devices_dir, **where)
     with _LazyBar() as bar:
         return validate_proxies(config, out, resume=resume, progress=bar.update,
-                                devices_dir=devices_dir)
+                                devices_dir=devices_dir, **where)
 
 
 class _LazyBar:

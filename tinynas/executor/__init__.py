@@ -23,11 +23,11 @@ def make_executor(workers: int = 0, ray: str | None = None, gpus_per_job: float 
                   cpus_per_job: float = 1.0) -> Executor:
     """The executor a command asked for: `ray` (None: not Ray; "": a local Ray or
     $RAY_ADDRESS; else the cluster's address), else `workers` local processes (0: this
-    process)."""
+    process). With `ray`, `workers` > 0 gives a local Ray that many CPUs."""
     if ray is not None:
         from tinynas.executor._ray import RayExecutor
 
-        return RayExecutor(ray or None, cpus_per_job, gpus_per_job)
+        return RayExecutor(ray or None, cpus_per_job, gpus_per_job, num_cpus=workers or None)
     if gpus_per_job:
         raise TinyNASError("--gpus-per-job packs jobs onto GPUs through Ray: add --ray")
     return ProcessExecutor(workers) if workers > 0 else InlineExecutor()

@@ -31,12 +31,15 @@ class RayError(TinyNASError):
 
 class RayExecutor(Executor):
     """Jobs as Ray tasks. `address`: None starts a local Ray (or joins ``$RAY_ADDRESS`` when
-    set), "auto" joins the cluster started on this machine, "HOST:PORT" joins that one."""
+    set), "auto" joins the cluster started on this machine, "HOST:PORT" joins that one.
+    `num_cpus` and `object_store_bytes` size a local Ray (default: the machine's CPUs, and
+    Ray's share of its memory)."""
 
     backend = "ray"
 
     def __init__(self, address: str | None = None, cpus_per_job: float = 1.0,
-                 gpus_per_job: float = 0.0, num_cpus: int | None = None) -> None:  # fmt: skip
+                 gpus_per_job: float = 0.0, num_cpus: int | None = None,
+                 object_store_bytes: int | None = None) -> None:  # fmt: skip
         ray = _import_ray()
         address = address or os.environ.get("RAY_ADDRESS") or None
         if address not in (None, "auto", "local") and not address.startswith("ray://"):
@@ -47,7 +50,9 @@ class RayExecutor(Executor):
         try:
             if self._started:
                 with quiet():  # the C++ client logs its connection retries to fd 2
-                    ray.init(address=address, num_cpus=num_cpus if address is None else None,
+                    local = address is None
+                    ray.init(address=address, num_cpus=num_cpus if local else None,
+                             object_store_memory=object_store_bytes if local else None,
                              include_dashboard=False, log_to_driver=False,
                              configure_logging=False)  # fmt: skip
         except (ConnectionError, RuntimeError, ValueError) as e:
@@ -101,7 +106,7 @@ class RayExecutor(Executor):
         except RayTaskError as e:
             cause = e.as_instanceof_cause()
             if isinstance(cause, VersionMismatch):
-                raise VersionMismatch(str(cause).splitlines()[0]) from None
+                raise VersionMismatch(_first_line(cause)) from None
             return TrainOutcome(job.key, None, 0.0, "cpu", b"", "ray", error=_first_line(e))
         except WorkerCrashedError:
             return TrainOutcome(job.key, None, 0.0, "cpu", b"", "ray",
@@ -124,7 +129,20 @@ def _import_ray() -> Any:
         raise RayError(f"--ray needs Ray, which is not installed: {INSTALL}") from None
     if not debugging():  # Ray's notices (authentication mode, ...) only with tinynas --debug
         logging.getLogger("ray").setLevel(logging.ERROR)
+        _keep_stdout_clean()
     return ray
+
+
+def _keep_stdout_clean() -> None:
+    """Ray's driver prints cluster notices ("(raylet) A worker died ...") to sys.stdout from
+    a thread, which would break ``--json`` output; the executor reports what they are about
+    itself (a retried or failed job). They are dropped here (shown under ``--debug``), by
+    replacing the printer that thread looks up in ``ray._private.worker`` at each notice."""
+    import importlib
+
+    module = importlib.import_module("ray._private.worker")
+    if hasattr(module, "print_to_stdstream"):
+        setattr(module, "print_to_stdstream", lambda data, ignore_prefix: None)  # noqa: B010
 
 
 def _probe(address: str) -> None:

@@ -91,17 +91,21 @@ def validated_architectures(
     dataset_name: str, root: str | Path | None = None
 ) -> tuple[list[Architecture], list[float]]:
     """The architectures of the kept validation of `dataset_name` and their measured
-    accuracies (to fit the learned ranker); empty when none is kept."""
+    accuracies (to fit the learned ranker), in the order of their index (rows are appended as
+    trainings finish, which with several workers is not that order); empty when none is kept."""
     path = find_summary(dataset_name, root)
     if path is None or not (path.parent / "results.csv").exists():
         return [], []
-    archs, accuracies = [], []
+    found: list[tuple[int, Architecture, float]] = []
     with open(path.parent / "results.csv", newline="") as f:
-        for row in csv.DictReader(f):
+        for position, row in enumerate(csv.DictReader(f)):
             if row.get("accuracy") and row.get("architecture"):
-                archs.append(Architecture.from_json(row["architecture"]))
-                accuracies.append(float(row["accuracy"]))
-    return archs, accuracies
+                index = row.get("index") or ""
+                found.append((int(index) if index.isdigit() else position,
+                              Architecture.from_json(row["architecture"]),
+                              float(row["accuracy"])))  # fmt: skip
+    found.sort(key=lambda item: item[0])
+    return [arch for _, arch, _ in found], [accuracy for _, _, accuracy in found]
 
 
 __all__ = [

@@ -6,11 +6,19 @@
 3. Train each with one fixed recipe (``tinynas.train``: ``epochs`` epochs over
    ``train_images`` seeded training images; accuracy measured on validation images held out
    from the training set, never on the test set). The first ``repeats`` architectures are
-   trained a second time with another seed: the two runs give the noise ceiling.
+   trained a second time with another seed: the two runs give the noise ceiling. The
+   trainings are independent jobs run by an executor (``tinynas.executor``: this process by
+   default, local worker processes, or Ray); each trains from scratch on ``cpu_threads`` torch
+   threads wherever it runs and is never retrained with another seed, so where the trainings
+   run does not change what they measure.
 4. Correlate (``tinynas.proxies._summary``) and write ``summary.json`` and ``scatter.png``.
 
-Each architecture's row is kept the moment it is done, so ``resume=True`` continues a killed
-validation without scoring or training a kept architecture again.
+This process, the driver, scores every architecture not yet kept, hands their trainings to the
+executor, and appends an architecture's row the moment its trainings are back (in the order
+they finish, so not always by index with several workers), so ``resume=True`` continues a
+killed validation without scoring or training a kept architecture again. A training that fails
+leaves its architecture without a row: the validation ends with an error once the others are
+kept, and a resumed one trains it again.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +52,7 @@ if TYPE_CHECKING:
     from tinynas.data import Dataset
     from tinynas.devices import Device
     from tinynas.estimators import Budget, Estimate
+    from tinynas.executor import Executor, TrainJob, TrainOutcome
     from tinynas.metrics import BaseMetric
 
 DEFAULT_DEVICE = "nucleo-l4r5zi"
@@ -210,24 +219,43 @@ def _cpu_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def evaluate_one(index: int, arch: Architecture, est: Estimate, config: ValidationConfig,
-                 metrics: dict[str, BaseMetric], data: _Split) -> ArchResult:
-    """Scores and trains one architecture (twice when it is one of the first `repeats`)."""
-    from tinynas.train import TrainConfig, train
+def training_jobs(config: ValidationConfig, archs: Sequence[tuple[Architecture, Estimate]],
+                  todo: Sequence[int]) -> list[TrainJob]:
+    """The trainings of the architectures `todo`: each one's run (key ``(index, "run")``),
+    then its repeat (``(index, "repeat")``) when it is one of the first `repeats`.
 
-    scores, ms = score_all(metrics, arch, data.batch, config.seed)
+    Every job trains from scratch with the one recipe and the seeds of `train_seeds`, is never
+    retrained after a collapse to chance (the validation measures the recipe as it is), and
+    runs on ``config.cpu_threads`` torch threads on any executor, so that its result does not
+    depend on where it ran.
+    """
+    from tinynas.executor import TrainJob
+    from tinynas.train import TrainConfig
+
     recipe = TrainConfig(epochs=config.epochs, warmup_epochs=config.warmup_epochs)
-    seed, repeat_seed = train_seeds(config, index)
-    with _cpu_threads(config.cpu_threads):
-        first = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe, seed)
-        repeat = None
-        if index < config.repeats:
-            repeat = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, recipe,
-                           repeat_seed).val_accuracy
+    jobs = []
+    for index in todo:
+        arch_json = archs[index][0].to_json()
+        seeds = dict(zip(("run", "repeat"), train_seeds(config, index)))
+        stages = ("run", "repeat") if index < config.repeats else ("run",)
+        jobs += [TrainJob((index, stage), arch_json, recipe, seeds[stage],
+                          reseed_collapsed=False, threads=config.cpu_threads)
+                 for stage in stages]  # fmt: skip
+    return jobs
+
+
+def arch_result(index: int, arch: Architecture, est: Estimate,
+                trained: dict[str, TrainOutcome], scores: tuple[dict[str, float],
+                                                                dict[str, float]]) -> ArchResult:
+    """The row of architecture `index` from its scores and its trainings' outcomes (by stage:
+    ``"run"``, and ``"repeat"`` when it was trained twice)."""
+    first, repeat = trained["run"], trained.get("repeat")
+    assert first.val_accuracy is not None, "a validation training measures its accuracy"
     estimates = {"params": est.params, "macs": est.macs, "flash_bytes": est.flash_bytes,
                  "arena_bytes": est.arena_bytes, "latency_ms": est.latency_ms}
-    return ArchResult(index, arch, estimates, first.val_accuracy, repeat, first.train_seconds,
-                      first.device, scores, ms)
+    return ArchResult(index, arch, estimates, first.val_accuracy,
+                      None if repeat is None else repeat.val_accuracy, first.train_seconds,
+                      first.device, *scores)  # fmt: skip
 
 
 def _check(config: ValidationConfig) -> None:
@@ -248,8 +276,15 @@ def validate_proxies(
     resume: bool = False,
     progress: Progress | None = None,
     devices_dir: str | Path | None = None,
+    workers: int = 0,
+    ray: str | None = None,
+    gpus_per_job: float = 0.0,
 ) -> dict[str, Any]:
     """Runs (or resumes) a proxy validation; returns its summary (also in ``summary.json``).
+
+    Where the trainings run (`workers`, `ray`, `gpus_per_job`) is not a setting of the
+    validation: it is not kept in ``config.json``, and a resumed validation may train
+    elsewhere.
 
     Args:
         config: What to validate and how to train.
@@ -258,15 +293,21 @@ def validate_proxies(
         resume: Continue the validation kept in `out`.
         progress: Called with (architectures done, total) after each one.
         devices_dir: Extra board TOML files.
+        workers: Train in this many local worker processes (0: in this process).
+        ray: Train on Ray (``tinynas.executor.make_executor``): None not, "" a local Ray or
+            ``$RAY_ADDRESS``, else the cluster's address.
+        gpus_per_job: With `ray`, the share of a GPU each training asks for.
 
     Raises:
         ProxyValidationError: Bad settings, a kept validation in `out` without `resume`, a
-            resumed one with other settings, or too few architectures that fit.
-        TinyNASError: An unknown device, dataset or metric.
+            resumed one with other settings, too few architectures that fit, or trainings
+            that failed (the other architectures are kept; resume to train these again).
+        TinyNASError: An unknown device, dataset or metric, or an executor that cannot start.
     """
     from tinynas.data import load_dataset
     from tinynas.devices import get_device
     from tinynas.estimators import Budget
+    from tinynas.executor import make_executor
 
     _check(config)
     names = _metric_names(config.metrics)
@@ -279,11 +320,15 @@ def validate_proxies(
                 "metrics": list(names)}
     archs = validation_architectures(ds.input_shape, ds.num_classes, device, budget,
                                      config.samples, config.seed, config.space)
-    check_config(folder, settings, resume)
-    results = ResultsFile(folder / CSV_NAME, names)
-    kept = _kept(results, resume)
-    _check_kept(kept, archs, folder)
-    _run(config, names, device, budget, ds, archs, kept, results, progress)
+    executor = make_executor(workers, ray, gpus_per_job)  # before any file is written
+    try:
+        check_config(folder, settings, resume)
+        results = ResultsFile(folder / CSV_NAME, names)
+        kept = _kept(results, resume)
+        _check_kept(kept, archs, folder)
+        _run(config, names, device, budget, ds, archs, kept, results, progress, executor)
+    finally:
+        executor.close()
     rows = sorted(results.load(), key=lambda r: r.index)[: config.samples]
     return _finish(folder, rows, names, config, settings, ds, budget)
 
@@ -307,8 +352,16 @@ def _check_kept(kept: dict[int, ArchResult], archs: Sequence[tuple[Architecture,
 
 def _run(config: ValidationConfig, names: Sequence[str], device: Device, budget: Budget,
          ds: Dataset, archs: Sequence[tuple[Architecture, Estimate]],
-         kept: dict[int, ArchResult], results: ResultsFile, progress: Progress | None) -> None:
-    """Evaluates every architecture that is not kept, appending each row as it is done."""
+         kept: dict[int, ArchResult], results: ResultsFile, progress: Progress | None,
+         executor: Executor) -> None:
+    """Scores every architecture that is not kept (here), trains them (on `executor`), and
+    appends each one's row as soon as its trainings are back.
+
+    Raises:
+        ProxyValidationError: Trainings failed; every other architecture's row is kept.
+    """
+    from tinynas.data import SplitData
+
     todo = [i for i in range(len(archs)) if i not in kept]
     done = len(archs) - len(todo)
     if progress is not None:
@@ -316,13 +369,39 @@ def _run(config: ValidationConfig, names: Sequence[str], device: Device, budget:
     if not todo:
         return
     metrics = {name: _make_metric(name, device, budget) for name in names}
-    data = split_data(ds, config)
-    for index in todo:
-        arch, est = archs[index]
-        results.append(evaluate_one(index, arch, est, config, metrics, data))
-        done += 1
-        if progress is not None:
-            progress(done, len(archs))
+    split = split_data(ds, config)
+    # scored before any training, with the caller's torch threads, as before executors
+    scores = {i: score_all(metrics, archs[i][0], split.batch, config.seed) for i in todo}
+    data = SplitData(split.x_train, split.y_train, split.x_val, split.y_val, ds.num_classes)
+    jobs = training_jobs(config, archs, todo)
+    needed = {i: 2 if i < config.repeats else 1 for i in todo}
+    back: dict[int, dict[str, TrainOutcome]] = {}
+    failed: list[TrainOutcome] = []
+    with _cpu_threads(config.cpu_threads):  # restores the caller's count after inline jobs
+        for outcome in executor.run(jobs, data):
+            index, stage = outcome.key
+            if outcome.failed:
+                failed.append(outcome)
+            trained = back.setdefault(index, {})
+            trained[stage] = replace(outcome, weights=b"")  # the weights are not kept
+            if len(trained) < needed[index]:
+                continue
+            del back[index]
+            scored = scores.pop(index)
+            if any(o.failed for o in trained.values()):
+                continue
+            arch, est = archs[index]
+            results.append(arch_result(index, arch, est, trained, scored))
+            done += 1
+            if progress is not None:
+                progress(done, len(archs))
+    if failed:
+        lost = len({o.key[0] for o in failed})
+        raise ProxyValidationError(
+            f"{len(failed)} of {len(jobs)} trainings failed ({executor.describe()}), so "
+            f"{lost} architecture(s) have no row; the first: {failed[0].error} (worker "
+            f"{failed[0].worker}). The {done} done are kept in {results.path}: fix the cause "
+            "and continue with --resume")
 
 
 def _finish(folder: Path, rows: list[ArchResult], names: Sequence[str], config: ValidationConfig,

@@ -1,0 +1,115 @@
+"""The executors of this machine: jobs in, one outcome per job out, the same trainings whether
+they run in this process or in worker processes, and a worker killed mid-job is retried."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tinynas import __version__
+from tinynas.data import SplitData
+from tinynas.errors import TinyNASError
+from tinynas.executor import (
+    InlineExecutor,
+    ProcessExecutor,
+    TrainJob,
+    VersionMismatch,
+    make_executor,
+    net_from_bytes,
+    run_train_job,
+)
+from tinynas.space import Architecture, Pooling
+from tinynas.testing.archs import conv, serial
+from tinynas.train import TrainConfig
+
+ARCH = Architecture((8, 8, 1), 3, (serial(conv(4, 3)),), Pooling("avg", 2), ())
+
+
+def _data(n: int = 120) -> SplitData:
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 8, 8, 1), np.float32)
+    y = (x[:, :4].mean(axis=(1, 2, 3)) * 3).astype(np.int64).clip(0, 2)
+    return SplitData(x[: n - 30], y[: n - 30], x[n - 30:], y[n - 30:], 3)
+
+
+def _jobs(count: int, epochs: float = 1.0) -> list[TrainJob]:
+    return [TrainJob((i, "halving-0"), ARCH.to_json(), TrainConfig(epochs=epochs), seed=i,
+                     threads=1) for i in range(count)]  # fmt: skip
+
+
+def test_worker_processes_train_exactly_what_this_process_trains() -> None:
+    data, jobs = _data(), _jobs(3)
+    inline = {o.key: o for o in InlineExecutor().run(jobs, data)}
+    with ProcessExecutor(2) as executor:
+        pooled = {o.key: o for o in executor.run(jobs, data)}
+    assert inline.keys() == pooled.keys() == {job.key for job in jobs}
+    for key, outcome in inline.items():
+        assert not outcome.failed and outcome.val_accuracy == pooled[key].val_accuracy
+        assert outcome.weights == pooled[key].weights  # the same state dict, byte for byte
+    assert {o.worker for o in pooled.values()} != {f"{os.uname().nodename}:{os.getpid()}"}
+
+
+def test_a_job_continues_from_the_weights_it_is_given() -> None:
+    data = _data()
+    (first,) = InlineExecutor().run(_jobs(1), data)
+    job = TrainJob((0, "halving-1"), ARCH.to_json(), TrainConfig(epochs=1.0), 0, first.weights)
+    (second,) = InlineExecutor().run([job], data)
+    import torch
+
+    before = net_from_bytes(ARCH, first.weights).state_dict()
+    after = net_from_bytes(ARCH, second.weights).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_job_that_raises_comes_back_failed_and_the_others_complete() -> None:
+    bad = TrainJob((9, "halving-0"), '{"not": "an architecture"}', TrainConfig(epochs=0.5), 0)
+    outcomes = list(InlineExecutor().run([bad, *_jobs(1, 0.5)], _data()))
+    assert [o.key for o in outcomes] == [(9, "halving-0"), (0, "halving-0")]
+    assert outcomes[0].failed and outcomes[0].error and not outcomes[1].failed
+
+
+def test_a_worker_of_another_tinynas_version_is_refused() -> None:
+    with pytest.raises(VersionMismatch, match=f"runs tinynas {__version__}, the driver 0.0.0"):
+        run_train_job(_jobs(1)[0], _data(), driver_version="0.0.0")
+
+
+def test_gpu_packing_needs_ray() -> None:
+    with pytest.raises(TinyNASError, match="--gpus-per-job .* add --ray"):
+        make_executor(gpus_per_job=0.25)
+    assert isinstance(make_executor(), InlineExecutor)
+    assert make_executor(workers=2).workers == 2
+
+
+@pytest.mark.slow
+def test_a_killed_worker_process_is_replaced_and_its_job_run_again() -> None:
+    data, jobs = _data(2000), _jobs(2, epochs=40.0)
+    executor = ProcessExecutor(2)
+    killed: list[int] = []
+
+    def kill_one() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            pool = executor._pool
+            pids = list(pool._processes) if pool is not None and pool._processes else []
+            if len(pids) == 2:
+                time.sleep(0.5)  # the workers hold their jobs (they take seconds to start)
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    try:
+        outcomes = list(executor.run(jobs, data))
+    finally:
+        killer.join()
+        executor.close()
+    assert killed, "no worker was killed"
+    assert sorted(o.key for o in outcomes) == sorted(j.key for j in jobs)  # once each
+    assert all(not o.failed for o in outcomes)
+    assert all(o.worker.split(":")[1] != str(killed[0]) for o in outcomes)
