@@ -113,3 +113,15 @@ def test_a_killed_worker_process_is_replaced_and_its_job_run_again() -> None:
     assert sorted(o.key for o in outcomes) == sorted(j.key for j in jobs)  # once each
     assert all(not o.failed for o in outcomes)
     assert all(o.worker.split(":")[1] != str(killed[0]) for o in outcomes)
+
+
+def test_without_ray_installed_the_option_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(TinyNASError) as refused:
+        make_executor(ray="")
+    assert str(refused.value) == ("--ray needs Ray, which is not installed: pip install "
+                                  "'tinynas[ray]'")  # fmt: skip
