@@ -29,7 +29,7 @@ SUMMARY_FIELDS = {
     "rejected", "scored", "trained", "seconds", "train_device", "candidate_id", "hash",
     "architecture", "float_accuracy", "int8_accuracy", "flash_bytes", "flash_estimated_bytes",
     "arena_bytes", "arena_estimated_bytes", "unas_peak_bytes", "latency_ms", "provenance",
-    "teacher",
+    "teacher", "executor",
 }
 
 pytestmark = [pytest.mark.slow, pytest.mark.cli]
@@ -62,6 +62,7 @@ def test_prints_a_complete_consistent_summary(summary: dict[str, Any]) -> None:
     assert f"RAM <= {MAX_RAM_BYTES:,} B" in summary["budget_text"]
     assert summary["arena_estimated_bytes"] <= MAX_RAM_BYTES
     assert summary["trained"] == 2  # the shortlist; the winner is one of them
+    assert summary["executor"] == "local, in this process"
     assert summary["teacher"] is None  # no --distill
     assert 0.0 <= summary["float_accuracy"] <= 1.0 and 0.0 <= summary["int8_accuracy"] <= 1.0
     assert summary["provenance"]["latency_ms"] == "predicted"

@@ -19,7 +19,7 @@ from tinynas import __version__
 from tinynas.data import SplitData
 from tinynas.errors import TinyNASError
 from tinynas.space import Architecture
-from tinynas.train import TrainConfig, train
+from tinynas.train import SoftTargets, TrainConfig, train
 
 if TYPE_CHECKING:
     from tinynas.space.torch_builder import TorchNet
@@ -43,6 +43,7 @@ class TrainJob:
     weights: bytes | None = None
     reseed_collapsed: bool = True  # from scratch, a collapse to chance is retrained once
     threads: int = 0  # torch CPU threads for the job; 0 leaves the process's setting
+    soft: SoftTargets | None = None  # a teacher's logits to distill (the final training)
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,12 @@ def _train(job: TrainJob, data: SplitData) -> TrainOutcome:
     arch = Architecture.from_json(job.arch_json)
     net = None if job.weights is None else net_from_bytes(arch, job.weights)
     result = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, job.config,
-                   job.seed, net=net)  # fmt: skip
+                   job.seed, net=net, soft=job.soft)  # fmt: skip
     validated = len(data.x_val) > 0
     if (validated and net is None and job.reseed_collapsed
             and collapsed(result.val_accuracy, data.num_classes)):  # fmt: skip
         result = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, job.config,
-                       job.seed + COLLAPSE_RESEED)  # fmt: skip
+                       job.seed + COLLAPSE_RESEED, soft=job.soft)  # fmt: skip
     return TrainOutcome(job.key, result.val_accuracy if validated else None,
                         result.train_seconds, result.device, net_bytes(result.net),
                         worker_name())  # fmt: skip

@@ -11,6 +11,7 @@ from tinynas.data import SplitData
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
 from tinynas.estimators import Budget, estimate
+from tinynas.executor import Executor, InlineExecutor, TrainJob, net_from_bytes
 from tinynas.pipeline._halving import train_stage
 from tinynas.store import CandidateRecord, RunLayout, RunStore
 from tinynas.train import SoftTargets, TrainConfig
@@ -44,11 +45,13 @@ def finish(
     budget: Budget,
     device: Device,
     teacher: TrainConfig | None = None,
+    executor: Executor | None = None,
 ) -> Finished:
     """Trains `winner` from scratch for `config.epochs` on `data`'s training and validation
     parts together (the whole training split of the dataset), then exports it. With a
     `teacher` recipe, a teacher network is trained first on the same data (or loaded, when a
-    resumed run has one) and the winner learns from its soft targets too.
+    resumed run has one) and the winner learns from its soft targets too. Both trainings are
+    jobs of `executor` (this process by default), like the halving's.
 
     The winner is held to `budget` whatever path chose it: by its estimates before it is
     trained, and by the measured file size and TFLM arena once it is converted; a model over
@@ -70,8 +73,10 @@ def finish(
     )
     soft = None
     if teacher is not None:
-        soft = teacher_targets(store, full, x_test, y_test, teacher, seed, config.flip)
-    _, net = train_stage(store, winner, full, config, "final", seed, soft=soft)
+        soft = teacher_targets(store, full, x_test, y_test, teacher, seed, config.flip,
+                               executor)  # fmt: skip
+    _, net = train_stage(store, winner, full, config, "final", seed, soft=soft,
+                         executor=executor)  # fmt: skip
     arch = winner.architecture
     x_test_fit = fit_inputs(torch.from_numpy(x_test), arch.input_shape).numpy()
     rng = np.random.default_rng(seed)
@@ -116,7 +121,8 @@ def _deliver_within(budget: Budget, flash_bytes: int, arena_bytes: int, result: 
 
 
 def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test: np.ndarray,
-                    config: TrainConfig, seed: int, mirrored: bool) -> SoftTargets:
+                    config: TrainConfig, seed: int, mirrored: bool,
+                    executor: Executor | None = None) -> SoftTargets:
     """The soft targets of the run's teacher network (`tinynas.train.teacher_architecture`)
     for `full`'s training images: the teacher is trained once and kept, its weights in the run
     folder and its record (architecture, recipe, time, test accuracy) in the run's metadata
@@ -124,14 +130,7 @@ def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test
     import torch
 
     from tinynas.space import Architecture
-    from tinynas.train import (
-        evaluate,
-        load_net,
-        save_net,
-        soft_targets,
-        teacher_architecture,
-        train,
-    )
+    from tinynas.train import evaluate, load_net, save_net, soft_targets, teacher_architecture
 
     path = None if store.layout is None else store.layout.teacher_weights
     kept = store.get_meta("teacher")
@@ -139,14 +138,19 @@ def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test
         net = load_net(Architecture.from_dict(kept["architecture"]), path)
     else:
         arch = teacher_architecture(tuple(full.x_train.shape[1:]), full.num_classes)
-        result = train(arch, full.x_train, full.y_train, full.x_val[:0], full.y_val[:0], config,
-                       seed)
-        net = result.net
+        unvalidated = SplitData(full.x_train, full.y_train, full.x_val[:0], full.y_val[:0],
+                                full.num_classes)  # fmt: skip
+        job = TrainJob((0, "teacher"), arch.to_json(), config, seed)
+        (outcome,) = (executor or InlineExecutor()).run([job], unvalidated)
+        if outcome.failed:
+            raise TinyNASError(f"the teacher's training failed ({outcome.error}); fix the "
+                               "cause and resume with --resume")  # fmt: skip
+        net = net_from_bytes(arch, outcome.weights)
         if path is not None:
             save_net(net, path)
         test_accuracy = evaluate(net, torch.from_numpy(x_test), torch.from_numpy(y_test))
         store.set_meta("teacher", {
             "architecture": arch.to_dict(), "epochs": config.epochs, "seed": seed,
-            "train_seconds": result.train_seconds, "device": result.device,
+            "train_seconds": outcome.train_seconds, "device": outcome.device,
             "test_accuracy": test_accuracy, "provenance": "measured (float, test split)"})
     return soft_targets(net, full.x_train, mirrored)

@@ -19,10 +19,9 @@ from typing import Any
 
 from tinynas.data import SplitData
 from tinynas.errors import TinyNASError
-from tinynas.executor import COLLAPSE_RESEED, Executor, InlineExecutor, TrainJob, TrainOutcome
-from tinynas.executor import collapsed as _collapsed
+from tinynas.executor import Executor, InlineExecutor, TrainJob, TrainOutcome, net_from_bytes
 from tinynas.store import CandidateRecord, CandidateStatus, RunStore
-from tinynas.train import SoftTargets, TrainConfig, load_net, save_net, train
+from tinynas.train import SoftTargets, TrainConfig
 
 
 def train_stage(
@@ -32,30 +31,29 @@ def train_stage(
     config: TrainConfig,
     stage: str,
     seed: int,
-    net: Any = None,
     soft: SoftTargets | None = None,
+    executor: Executor | None = None,
 ) -> tuple[float, Any]:
-    """Trains one candidate for one stage (or loads the stored result); returns
-    (validation accuracy, trained network)."""
-    path = None if store.layout is None else store.layout.weights(record.id, stage)
-    done = [t for t in store.trainings(record.id) if t.stage == stage]
-    if done and path is not None and path.exists():
-        return float(done[-1].val_accuracy or 0.0), load_net(record.architecture, path)
+    """Trains one candidate from scratch for one stage as one job of `executor` (this process
+    by default), or loads the stored result; returns (validation accuracy, trained network).
+
+    Raises:
+        TinyNASError: The training failed for good.
+    """
+    executor = executor or InlineExecutor()
+    kept = _kept(store, record, stage)
+    if kept is not None:
+        return kept[0], net_from_bytes(record.architecture, kept[1])
     store.set_status(record.id, CandidateStatus.TRAINING)
-    result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
-                   config, seed, net=net, soft=soft)
-    validated = len(data.x_val) > 0
-    if validated and _collapsed(result.val_accuracy, data.num_classes) and net is None:
-        result = train(record.architecture, data.x_train, data.y_train, data.x_val, data.y_val,
-                       config, seed + COLLAPSE_RESEED, soft=soft)
-    if path is not None:
-        save_net(result.net, path)
-    store.add_training(record.id, epochs=config.epochs, seed=seed, stage=stage,
-                       val_accuracy=result.val_accuracy if validated else None,
-                       train_seconds=result.train_seconds,
-                       device=result.device)
-    store.set_status(record.id, CandidateStatus.TRAINED)
-    return result.val_accuracy, result.net
+    job = TrainJob((record.id, stage), record.architecture.to_json(), config, seed, soft=soft)
+    (outcome,) = executor.run([job], data)
+    if outcome.failed:
+        store.set_status(record.id, CandidateStatus.FAILED,
+                         f"training {stage} failed: {outcome.error}")  # fmt: skip
+        raise TinyNASError(f"the {stage} training of candidate {record.id} failed "
+                           f"({outcome.error}); fix the cause and resume with --resume")
+    accuracy, weights = _record(store, record, stage, outcome, config, seed, executor)
+    return accuracy, net_from_bytes(record.architecture, weights)
 
 
 def successive_halving(

@@ -119,7 +119,8 @@ def _search(config: SearchConfig, resume: bool, progress: Progress | None, start
         if config.distill:
             final_config, teacher_config = distilled_recipes(train_config)
         done = finish(store, winner, whole, ds.x_test, ds.y_test, final_config, ds.name,
-                      config.seed, layout, budget, device, teacher=teacher_config)
+                      config.seed, layout, budget, device, teacher=teacher_config,
+                      executor=executor)
         if progress:
             progress("final", 1, 1)
         summary = summarize(config, store, device.name, budget, metric_name, done,
