@@ -27,6 +27,8 @@ from tinynas.space import Architecture, Pooling
 from tinynas.testing.archs import conv, serial
 from tinynas.train import TrainConfig
 
+pytestmark = pytest.mark.train  # tiny trainings, a second or two each
+
 ARCH = Architecture((8, 8, 1), 3, (serial(conv(4, 3)),), Pooling("avg", 2), ())
 
 
