@@ -219,6 +219,11 @@ def test_check_replaces_an_earlier_junit_report_but_no_other_file(
                                           "--device", "stm32", "--junit", notes))  # fmt: skip
     assert "it exists and is not a JUnit report, so it is not replaced" in line
     assert notes.read_text(encoding="utf-8") == "<notes>mine</notes>\n"
+    empty = tmp_path / "tmp.xml"  # what mktemp makes for a CI script
+    empty.write_bytes(b"")
+    line = assert_one_line_error(run_main(capsys, "check", tmp_path / "missing.tflite",
+                                          "--device", "stm32", "--junit", empty))  # fmt: skip
+    assert "missing.tflite" in line and "JUnit" not in line
     report = tmp_path / "gate.xml"
     report.write_text('<?xml version="1.0"?>\n<testsuites tests="0"/>\n', encoding="utf-8")
     line = assert_one_line_error(run_main(capsys, "check", tmp_path / "missing.tflite",

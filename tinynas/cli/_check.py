@@ -117,8 +117,9 @@ def _print(report: CheckReport) -> None:
 
 def _not_a_report(path: Path) -> str | None:
     """Why an existing ``path`` must not be replaced by a JUnit report, or None: an earlier
-    report (a CI job reruns the gate) may be, any other file may not."""
-    if not path.exists():
+    report (a CI job reruns the gate) or an empty file (``mktemp``'s) may be, any other file
+    may not."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
         return None
     try:
         with open(path, "rb") as f:

@@ -1,0 +1,154 @@
+"""The firmware's protocol engine built for a Cortex-M4 and run on QEMU's mps2-an386, driven by
+the host client over QEMU's serial port (a TCP socket): the same contract suite as the native
+build, on the instruction set and memory map of a microcontroller.
+
+The runner is the native harness's FAKE runner (not TFLM): outputs are a fixed function of the
+input, and each op reports its fixed fake cycles plus the instructions it ran (QEMU with
+-icount shift=0 counts instructions, not cycles). Build and run commands:
+profilers/firmware/README.md, "On QEMU".
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import REPO_ROOT as REPO
+from test_native_engine import (
+    DEFAULT_INPUT_BYTES,
+    DEFAULT_OP_CYCLES,
+    DEFAULT_OUTPUT_BYTES,
+    DEFAULT_OVERHEAD_CYCLES,
+    FAKE_MODEL,
+    as_int8,
+    fake_output,
+)
+
+from tinynas.profile import BoardInfo, ProfilerClient
+from tinynas.profile._protocol import crc_hex, random_input
+from tinynas.testing.profiler import ProfilerTestCase, within
+
+FIRMWARE = REPO / "profilers" / "firmware"
+SOURCES = [*sorted((FIRMWARE / "engine").glob("*.c")), FIRMWARE / "native" / "fake_runner.c",
+           *sorted((FIRMWARE / "platform" / "qemu").glob("*.c"))]  # fmt: skip
+CPU_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+C_FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
+           "-fdata-sections"]  # fmt: skip
+QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
+        "-icount", "shift=0,sleep=on"]  # fmt: skip
+START_S = 10.0
+
+pytestmark = pytest.mark.cli  # starts QEMU processes
+
+
+@pytest.fixture(scope="session")
+def firmware_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The engine + fake runner + QEMU platform, cross-compiled (warnings are errors)."""
+    compiler = shutil.which("arm-none-eabi-gcc")
+    if compiler is None or shutil.which("qemu-system-arm") is None:
+        pytest.skip("needs arm-none-eabi-gcc (with newlib) and qemu-system-arm: on Debian, "
+                    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
+    elf = tmp_path_factory.mktemp("qemu") / "tinynas-profiler-qemu.elf"
+    command = [compiler, *C_FLAGS, *CPU_FLAGS, f"-I{FIRMWARE / 'engine'}",
+               f"-I{FIRMWARE / 'native'}", *map(str, SOURCES), "-T",
+               str(FIRMWARE / "platform" / "qemu" / "linker.ld"), "-nostartfiles",
+               "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections", "-o", str(elf)]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert built.returncode == 0, built.stderr
+    return elf
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def qemu_serving(elf: Path) -> Iterator[str]:
+    """QEMU running `elf`, its UART0 on a TCP port; yields the ``socket://`` URL."""
+    port = _free_port()
+    serial = f"tcp:127.0.0.1:{port},server=on,wait=off"
+    proc = subprocess.Popen([*QEMU, "-serial", serial, "-kernel", str(elf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + START_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _port_taken(port):  # QEMU listens: the board is up
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        yield f"socket://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+class TestQemuEngine(ProfilerTestCase):
+    """The profiler contract suite against the engine on an emulated Cortex-M4."""
+
+    upload_idle_s = 5.0  # the protocol's; this build does not change it
+    # the fake runner's output is not TFLM's: the two tests that compare with the host's TFLM
+    # are replaced by fake-output versions below
+    test_upload_infer_matches_host_tflm = None
+    test_zeros_and_db_input = None
+
+    @pytest.fixture
+    def board_url(self, firmware_elf: Path) -> Iterator[str]:
+        yield from qemu_serving(firmware_elf)
+
+    @pytest.fixture
+    def model(self) -> bytes:
+        return FAKE_MODEL
+
+    def test_info_says_emulated_instructions(self, board: BoardInfo) -> None:
+        assert (board.board, board.core, board.emulated) == ("qemu-mps2-an386", "cortex-m4f",
+                                                             True)  # fmt: skip
+        assert board.clock_hz == 1_000_000_000 and "instructions" in (board.latency_source or "")
+
+    def test_upload_infer_carries_the_fake_output(
+        self, client: ProfilerClient, board: BoardInfo, model: bytes
+    ) -> None:
+        upload = within(self.limit_s, client.upload_model, model)
+        assert (upload.model_bytes, upload.crc32) == (len(model), crc_hex(model))
+        within(self.limit_s, client.set_input, 7)
+        inference = within(self.limit_s, client.infer, 3, 1, board)
+        expected = fake_output(random_input(7, DEFAULT_INPUT_BYTES), DEFAULT_OUTPUT_BYTES)
+        fixed = sum(DEFAULT_OP_CYCLES) + DEFAULT_OVERHEAD_CYCLES
+        # the fixed fake cycles plus the instructions the core ran for them (a few thousand)
+        assert all(fixed < cycles < fixed + 100_000 for cycles in inference.run_cycles)
+        ops = [s for s in inference.ops if s.run == 2]
+        assert all(fake <= s.cycles < fake + 10_000 for s, fake in zip(ops, DEFAULT_OP_CYCLES))
+        carried = (as_int8(expected), DEFAULT_OUTPUT_BYTES, crc_hex(expected))
+        assert (inference.results, inference.output_bytes, inference.output_crc32) == carried
+        assert within(self.limit_s, client.results) == carried
+
+    def test_zeros_and_db_input_reach_the_runner(self, client: ProfilerClient, board: BoardInfo,
+                                                 model: bytes) -> None:  # fmt: skip
+        within(self.limit_s, client.upload_model, model)
+        within(self.limit_s, client.set_input, None)
+        zeros = within(self.limit_s, client.infer, 1, 0, board)
+        assert zeros.output_crc32 == crc_hex(fake_output(bytes(DEFAULT_INPUT_BYTES),
+                                                         DEFAULT_OUTPUT_BYTES))  # fmt: skip
+        data = bytes(np.random.default_rng(3).integers(0, 256, DEFAULT_INPUT_BYTES, np.uint8))
+        within(self.limit_s, client.load_input, data)
+        loaded = within(self.limit_s, client.infer, 1, 0, board)
+        assert loaded.output_crc32 == crc_hex(fake_output(data, DEFAULT_OUTPUT_BYTES))
