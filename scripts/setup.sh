@@ -12,6 +12,15 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
     || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST will need --data-dir"
 fi
 
+# the profiler firmware's Cortex-M build and QEMU, which the tests run it on (skipped without)
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+    && ! { command -v arm-none-eabi-gcc && command -v qemu-system-arm; } >/dev/null 2>&1; then
+  echo "setup: installing Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm"
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc-arm-none-eabi \
+      libnewlib-arm-none-eabi qemu-system-arm) >/dev/null \
+    || echo "setup: could not install them; the QEMU firmware tests will be skipped"
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
