@@ -152,3 +152,55 @@ class TestQemuEngine(ProfilerTestCase):
         within(self.limit_s, client.load_input, data)
         loaded = within(self.limit_s, client.infer, 1, 0, board)
         assert loaded.output_crc32 == crc_hex(fake_output(data, DEFAULT_OUTPUT_BYTES))
+
+
+def test_tinynas_emulate_serves_the_firmware_on_qemu(firmware_elf: Path) -> None:
+    import signal
+
+    from helpers import cli_env, tinynas_argv
+
+    from tinynas.profile import SerialTransport
+
+    proc = subprocess.Popen(tinynas_argv("emulate", "mps2-an386", "--qemu", firmware_elf,
+                                         "--tcp", "0"), cwd=REPO, env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = within(START_S + 20, proc.stdout.readline)
+        assert "counts instructions, not cycles" in line, line
+        url = next(word for word in line.split() if word.startswith("socket://"))
+        transport = SerialTransport.open(url, 115200)
+        try:
+            client = ProfilerClient(transport)
+            within(10, client.sync)
+            assert within(10, client.info).board == "qemu-mps2-an386"
+        finally:
+            transport.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit()
+                and str(firmware_elf).encode() in _cmdline(p)]  # QEMU stopped with it
+
+
+def _cmdline(proc_dir: Path) -> bytes:
+    try:
+        return (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (("mps2-an386", "--qemu", "missing.elf"), "firmware 'missing.elf' not found"),
+    (("mps2-an386", "--qemu", "README.md"), "is not an ELF file"),
+    (("stm32", "--qemu", "README.md"), "QEMU machine 'stm32' is not one tinynas runs"),
+    (("mps2-an386", "--qemu", "x.elf", "--pty"), "--pty does not apply to --qemu"),
+])  # fmt: skip
+def test_emulate_qemu_bad_input_is_one_line(args: tuple[str, ...], fragment: str) -> None:
+    from helpers import run_cli
+
+    from tinynas.testing.cli import assert_one_line_error
+
+    line = assert_one_line_error(run_cli("emulate", *args, cwd=REPO), empty_stdout=True)
+    assert fragment in line

@@ -28,13 +28,19 @@ from tinynas.cli._options import BAUD, NON_NEGATIVE, SEED, TCP_PORT, devices_dir
 @click.option("--mlperf", is_flag=True,
               help="Act as MLPerf Tiny runner firmware (EEMBC commands only) with the "
                    "--slot-model model compiled in.")
+@click.option("--qemu", "firmware", type=click.Path(path_type=Path), default=None,
+              metavar="FIRMWARE.elf",
+              help="Run this profiler firmware on QEMU instead; DEVICE is then the QEMU machine "
+                   "(mps2-an386, mps2-an500, netduinoplus2), served on --tcp.")
 @devices_dir_option
 def emulate(device_name: str, use_pty: bool, tcp_port: int | None, baud: int | None, seed: int,
             jitter: float, chunk_bytes: int, faults: tuple[str, ...], slot_model: Path | None,
-            mlperf: bool, devices_dir: Path | None) -> None:  # fmt: skip
+            mlperf: bool, firmware: Path | None, devices_dir: Path | None) -> None:  # fmt: skip
     """Run an emulated DEVICE until Ctrl-C: real TFLM outputs and arena, emulated cycles.
 
-    Prints the port to open ('tinynas profile MODEL --port PORT') on its first line.
+    With --qemu, run a real profiler firmware on QEMU's emulated Cortex-M instead (instruction
+    counts, not cycles). Prints the port to open ('tinynas profile MODEL --port PORT') on its
+    first line.
     """
     from tinynas.devices import get_device
     from tinynas.errors import ProfilerError
@@ -42,6 +48,16 @@ def emulate(device_name: str, use_pty: bool, tcp_port: int | None, baud: int | N
 
     if use_pty and tcp_port is not None:
         raise ProfilerError("give --pty or --tcp PORT, not both")
+    if firmware is not None:
+        options = (("--pty", use_pty), ("--baud", baud), ("--fault", faults),
+                   ("--slot-model", slot_model), ("--mlperf", mlperf))
+        given = [name for name, value in options if value]
+        if given:
+            verb = "does" if len(given) == 1 else "do"
+            raise ProfilerError(f"{', '.join(given)} {verb} not apply to --qemu (QEMU serves the "
+                                "firmware's UART on --tcp; the firmware decides the rest)")
+        _serve_qemu(device_name, firmware, tcp_port or 0)
+        return
     device = get_device(device_name, devices_dir)
     fault_set = Faults.parse([*Faults.env_specs(), *faults])
     image = slot_plan(device, _read(slot_model)) if slot_model else None
@@ -53,6 +69,21 @@ def emulate(device_name: str, use_pty: bool, tcp_port: int | None, baud: int | N
                f"{paced}); Ctrl-C to stop", err=False)  # fmt: skip
     try:
         board.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+
+
+def _serve_qemu(machine: str, firmware: Path, port: int) -> None:
+    from tinynas.profile import QemuBoard
+
+    board = QemuBoard(machine, firmware, port)
+    url = board.start()
+    click.echo(f"running {firmware} on QEMU {machine} on {url} (-icount shift=0: the firmware "
+               "counts instructions, not cycles); Ctrl-C to stop")
+    try:
+        board.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -25,6 +25,8 @@ from tinynas.profile._protocol import (
     random_input,
     slot_image,
 )
+from tinynas.profile._qemu import MACHINES as QEMU_MACHINES
+from tinynas.profile._qemu import QemuBoard
 from tinynas.profile._result import (
     ArenaInfo,
     BoardInfo,
@@ -39,6 +41,8 @@ from tinynas.profile._session import host_input, host_output_crc32, profile_mode
 from tinynas.profile._transport import SerialTransport
 
 __all__ = [
+    "QEMU_MACHINES",
+    "QemuBoard",
     "FAULTS_ENV",
     "PROTOCOL",
     "UPLOAD_IDLE_S",
