@@ -176,7 +176,9 @@ def test_tinynas_emulate_serves_the_firmware_on_qemu(firmware_elf: Path) -> None
             assert within(10, client.info).board == "qemu-mps2-an386"
         finally:
             transport.close()
-        proc.send_signal(signal.SIGINT)
+        # SIGTERM, as a service manager stops it (a test run in the background may have
+        # SIGINT ignored, which its children inherit)
+        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:
         proc.kill()

@@ -76,12 +76,19 @@ def emulate(device_name: str, use_pty: bool, tcp_port: int | None, baud: int | N
 
 
 def _serve_qemu(machine: str, firmware: Path, port: int) -> None:
+    import signal
+
     from tinynas.profile import QemuBoard
 
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # QEMU is stopped below, not left running
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a service manager's stop, a closed terminal
+        signal.signal(sig, stop)
     board = QemuBoard(machine, firmware, port)
     url = board.start()
     click.echo(f"running {firmware} on QEMU {machine} on {url} (-icount shift=0: the firmware "
-               "counts instructions, not cycles); Ctrl-C to stop")
+               "counts instructions, not cycles); Ctrl-C (or SIGTERM) to stop")
     try:
         board.wait()
     except KeyboardInterrupt:
