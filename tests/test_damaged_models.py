@@ -134,6 +134,26 @@ def test_a_tflm_crash_is_one_line_naming_model_and_signal(kws: bytes, tmp_path: 
     assert measure_arena(kws).total_bytes == KWS_ARENA_BYTES  # a new worker took over
 
 
+def crash_then_recover(client: ProfilerClient, kws: bytes, runs: int
+                       ) -> tuple[BoardError, BoardError]:  # fmt: skip
+    """Through an emulated board: a KWS variant that crashes TFLite Micro while it loads is
+    refused (bad-model), one that crashes it in an inference fails that inference
+    (invoke-failed), and then the intact KWS model still runs `runs` times. Returns the two
+    errors."""
+    within(10, client.sync)
+    info = within(10, client.info)
+    with pytest.raises(BoardError) as refused:
+        within(60, client.upload_model, Mutation.parse("byte@25435=14").apply(kws))
+    assert refused.value.code == "bad-model", refused.value
+    within(60, client.upload_model, Mutation.parse("flip@25812.2").apply(kws))
+    with pytest.raises(BoardError) as failed:
+        within(60, client.infer, runs, 0, info)
+    assert failed.value.code == "invoke-failed", failed.value
+    within(60, client.upload_model, kws)
+    assert len(within(60, client.infer, runs, 0, info).run_cycles) == runs
+    return refused.value, failed.value
+
+
 def test_a_model_that_crashes_tflm_fails_the_emulated_board_not_the_host(
         kws: bytes, tmp_path: Path) -> None:  # fmt: skip
     """In process: the emulated board (a thread of this process) answers with the protocol's
@@ -144,19 +164,9 @@ def test_a_model_that_crashes_tflm_fails_the_emulated_board_not_the_host(
         url = board.start_pty()
         with SerialTransport.open(url, 115200) as transport:
             client = ProfilerClient(transport)
-            within(10, client.sync)
-            info = within(10, client.info)
-            with pytest.raises(BoardError) as refused:
-                within(60, client.upload_model, Mutation.parse("byte@25435=14").apply(kws))
-            assert refused.value.code == "bad-model"
-            assert "TFLite Micro crashed (SIGABRT)" in refused.value.detail
-            within(60, client.upload_model, Mutation.parse("flip@25812.2").apply(kws))
-            with pytest.raises(BoardError) as failed:
-                within(60, client.infer, 2, 0, info)
-            assert failed.value.code == "invoke-failed"
-            assert "TFLite Micro crashed (SIGFPE)" in failed.value.detail
-            within(60, client.upload_model, kws)
-            assert len(within(60, client.infer, 2, 0, info).run_cycles) == 2
+            refused, failed = crash_then_recover(client, kws, runs=2)
+            assert "TFLite Micro crashed (SIGABRT)" in refused.detail
+            assert "TFLite Micro crashed (SIGFPE)" in failed.detail
             assert within(10, client.arena).used_bytes == KWS_ARENA_BYTES
 
 
@@ -267,19 +277,8 @@ def test_emulate_process_answers_a_crashing_model_and_lives_on(kws: bytes) -> No
     proc, url = spawn_emulator("stm32", "--pty")
     try:
         with SerialTransport.open(url, 115200) as transport:
-            client = ProfilerClient(transport)
-            within(10, client.sync)
-            info = within(10, client.info)
-            with pytest.raises(BoardError) as refused:
-                within(60, client.upload_model, Mutation.parse("byte@25435=14").apply(kws))
-            assert refused.value.code == "bad-model", refused.value
-            within(60, client.upload_model, Mutation.parse("flip@25812.2").apply(kws))
-            with pytest.raises(BoardError) as failed:
-                within(60, client.infer, 1, 0, info)
-            assert failed.value.code == "invoke-failed", failed.value
+            crash_then_recover(ProfilerClient(transport), kws, runs=1)
             assert proc.poll() is None
-            within(60, client.upload_model, kws)
-            assert len(within(60, client.infer, 1, 0, info).run_cycles) == 1
     finally:
         proc.terminate()
         proc.wait(timeout=10)

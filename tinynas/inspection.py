@@ -34,6 +34,7 @@ from tinynas.devices import Device, get_device
 from tinynas.errors import ConversionError, ModelFileError
 from tinynas.estimators import LatencyPrediction, file_op_costs, predict_latency
 from tinynas.tflite_file import TFLiteModel, read_tflite
+from tinynas.units import format_counts
 
 ARENA_SOURCE = "measured (TFLM x86 reference build, RecordingMicroAllocator total)"
 GRAPH_SOURCE = "computed from the graph"
@@ -87,11 +88,8 @@ class InspectReport:
         """What the report leaves out, as phrases: ops whose arithmetic is unknown, ops the
         latency model has no cost for. Empty when every figure is complete."""
         gaps = []
-        unknown: dict[str, int] = {}
-        for op in self.model.uncounted_ops:
-            unknown[op.op] = unknown.get(op.op, 0) + 1
-        if unknown:
-            names = ", ".join(op if n == 1 else f"{op} x{n}" for op, n in unknown.items())
+        if self.model.uncounted_ops:
+            names = format_counts(op.op for op in self.model.uncounted_ops)
             gaps.append(f"MACs and element ops leave out {names} (arithmetic unknown)")
         if self.latency is not None and self.latency.partial:
             board = self.device.name if self.device else "the board"

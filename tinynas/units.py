@@ -1,4 +1,4 @@
-"""Units of the command line and of printed figures: sizes, durations and latencies.
+"""Units of the command line and of printed figures: sizes, durations, latencies and counts.
 
 Size strings: ``65536``, ``64KB``, ``64KiB``, ``1.5MB``, ``2MiB``.
 
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 
 from tinynas.errors import TinyNASError
@@ -123,3 +125,9 @@ def format_latency(latency_ms: float) -> str:
 def format_seconds(seconds: float) -> str:
     """``42 s``: compute times are printed to the second."""
     return f"{seconds:.0f} s"
+
+
+def format_counts(names: Iterable[str]) -> str:
+    """``"LSTM x2, CUSTOM:Mine"``: each name once, in order of first occurrence, with its
+    count when it occurs more than once."""
+    return ", ".join(name if n == 1 else f"{name} x{n}" for name, n in Counter(names).items())

@@ -39,8 +39,7 @@ class FailingFor(Executor):
         for job in jobs:
             self.seen.append(job.key)
             if job.key[0] in self.candidates:
-                yield TrainOutcome(job.key, None, 0.0, "cpu", b"", "test:1",
-                                   error="its worker process died 3 times")  # fmt: skip
+                yield TrainOutcome.failure(job.key, "test:1", "its worker process died 3 times")
             else:
                 yield from InlineExecutor().run([job], data)
 

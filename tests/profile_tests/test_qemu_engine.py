@@ -11,9 +11,7 @@ profilers/firmware/README.md, "On QEMU".
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from test_native_engine import (
     fake_output,
 )
 
-from tinynas.profile import BoardInfo, ProfilerClient
+from tinynas.profile import BoardInfo, ProfilerClient, QemuBoard
 from tinynas.profile._protocol import crc_hex, random_input
 from tinynas.testing.profiler import ProfilerTestCase, within
 
@@ -40,8 +38,6 @@ SOURCES = [*sorted((FIRMWARE / "engine").glob("*.c")), FIRMWARE / "native" / "fa
 CPU_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 C_FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
            "-fdata-sections"]  # fmt: skip
-QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
-        "-icount", "shift=0,sleep=on"]  # fmt: skip
 START_S = 10.0
 
 pytestmark = pytest.mark.cli  # starts QEMU processes
@@ -64,44 +60,6 @@ def firmware_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return elf
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def qemu_serving(elf: Path) -> Iterator[str]:
-    """QEMU running `elf`, its UART0 on a TCP port; yields the ``socket://`` URL."""
-    port = _free_port()
-    serial = f"tcp:127.0.0.1:{port},server=on,wait=off"
-    proc = subprocess.Popen([*QEMU, "-serial", serial, "-kernel", str(elf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        deadline = time.monotonic() + START_S
-        while proc.poll() is None and time.monotonic() < deadline:
-            if _port_taken(port):  # QEMU listens: the board is up
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        yield f"socket://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
 class TestQemuEngine(ProfilerTestCase):
     """The profiler contract suite against the engine on an emulated Cortex-M4."""
 
@@ -113,7 +71,11 @@ class TestQemuEngine(ProfilerTestCase):
 
     @pytest.fixture
     def board_url(self, firmware_elf: Path) -> Iterator[str]:
-        yield from qemu_serving(firmware_elf)
+        board = QemuBoard("mps2-an386", firmware_elf)  # what tinynas emulate --qemu runs
+        try:
+            yield board.start()
+        finally:
+            board.stop()
 
     @pytest.fixture
     def model(self) -> bytes:

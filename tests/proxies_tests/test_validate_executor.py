@@ -69,8 +69,7 @@ class _FailingOnce(Executor):
             self.jobs.append(job.key)
             if job.key == self.fail:
                 self.fail = None
-                yield TrainOutcome(job.key, None, 0.0, "cpu", b"", "here:1",
-                                   error="RuntimeError: out of memory")
+                yield TrainOutcome.failure(job.key, "here:1", "RuntimeError: out of memory")
             else:
                 yield from InlineExecutor().run([job], data)
 

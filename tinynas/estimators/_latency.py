@@ -14,12 +14,14 @@ nor an op whose arithmetic is unknown (a custom op): such ops are listed in
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tinynas.devices import Device
 from tinynas.estimators._tflite_graph import TFLiteGraph
+from tinynas.units import format_counts
 
 if TYPE_CHECKING:
     from tinynas.tflite_file import TFLiteModel
@@ -55,14 +57,11 @@ class LatencyPrediction:
     @property
     def uncovered_counts(self) -> dict[str, int]:
         """Op name -> how many of its ops have no cost, in order of first occurrence."""
-        counts: dict[str, int] = {}
-        for op in self.uncovered:
-            counts[op] = counts.get(op, 0) + 1
-        return counts
+        return dict(Counter(self.uncovered))
 
     def uncovered_text(self) -> str:
         """The uncovered ops as a phrase, e.g. "UNIDIRECTIONAL_SEQUENCE_LSTM x2"."""
-        return ", ".join(op if n == 1 else f"{op} x{n}" for op, n in self.uncovered_counts.items())
+        return format_counts(self.uncovered)
 
 
 def op_costs(graph: TFLiteGraph) -> list[OpCost]:

@@ -62,6 +62,11 @@ class TrainOutcome:
     def failed(self) -> bool:
         return self.error is not None
 
+    @classmethod
+    def failure(cls, key: tuple[int, str], worker: str, error: str) -> TrainOutcome:
+        """The outcome of a job that ended with `error` (no weights, no accuracy)."""
+        return cls(key, None, 0.0, "cpu", b"", worker, error=error)
+
 
 def net_bytes(net: TorchNet) -> bytes:
     """A network's state dict as bytes (torch's format)."""
@@ -110,7 +115,7 @@ def run_train_job(job: TrainJob, data: SplitData, driver_version: str = __versio
         return _train(job, data)
     except Exception as e:  # one failing architecture must not end the run
         last = traceback.format_exception_only(type(e), e)[-1].strip()
-        return TrainOutcome(job.key, None, 0.0, "cpu", b"", worker_name(), error=last)
+        return TrainOutcome.failure(job.key, worker_name(), last)
 
 
 def _train(job: TrainJob, data: SplitData) -> TrainOutcome:

@@ -108,5 +108,4 @@ def _with_threads(job: TrainJob, threads: int) -> TrainJob:
 
 
 def _lost(job: TrainJob, tries: int) -> TrainOutcome:
-    return TrainOutcome(job.key, None, 0.0, "cpu", b"", worker_name(),
-                        error=f"its worker process died {tries} times")  # fmt: skip
+    return TrainOutcome.failure(job.key, worker_name(), f"its worker process died {tries} times")

@@ -107,10 +107,9 @@ class RayExecutor(Executor):
             cause = e.as_instanceof_cause()
             if isinstance(cause, VersionMismatch):
                 raise VersionMismatch(_first_line(cause)) from None
-            return TrainOutcome(job.key, None, 0.0, "cpu", b"", "ray", error=_first_line(e))
+            return TrainOutcome.failure(job.key, "ray", _first_line(e))
         except WorkerCrashedError:
-            return TrainOutcome(job.key, None, 0.0, "cpu", b"", "ray",
-                                error=f"its Ray worker died {MAX_TRIES} times")  # fmt: skip
+            return TrainOutcome.failure(job.key, "ray", f"its Ray worker died {MAX_TRIES} times")
 
     def close(self) -> None:
         self._data_ref, self._data = None, None
