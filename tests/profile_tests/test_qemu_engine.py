@@ -52,7 +52,8 @@ def firmware_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
     elf = tmp_path_factory.mktemp("qemu") / "tinynas-profiler-qemu.elf"
     command = [compiler, *C_FLAGS, *CPU_FLAGS, f"-I{FIRMWARE / 'engine'}",
-               f"-I{FIRMWARE / 'native'}", *map(str, SOURCES), "-T",
+               f"-I{FIRMWARE / 'native'}", f"-I{FIRMWARE / 'platform' / 'tflm'}",
+               *map(str, SOURCES), "-T",
                str(FIRMWARE / "platform" / "qemu" / "linker.ld"), "-nostartfiles",
                "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections", "-o", str(elf)]
     built = subprocess.run(command, capture_output=True, text=True, timeout=180)

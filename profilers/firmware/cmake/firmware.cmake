@@ -54,14 +54,14 @@ set(_flags ${TN_CPU_FLAGS} -Os -ffunction-sections -fdata-sections)
 target_compile_options(tinynas_engine PRIVATE ${_flags})
 
 add_executable(tinynas-profiler
-    platform/stm32/main.cc
-    platform/stm32/tflm_runner.cc
+    platform/tflm/main.cc
+    platform/tflm/tflm_runner.cc
     platform/stm32/board_common.c
     ${TN_BOARD_SOURCE}
     "${cmsis_device_SOURCE_DIR}/${TN_SYSTEM_FILE}"
     "${cmsis_device_SOURCE_DIR}/${TN_STARTUP_FILE}"
 )
-target_include_directories(tinynas-profiler PRIVATE platform/stm32 "${_device_include}"
+target_include_directories(tinynas-profiler PRIVATE platform/tflm platform/stm32 "${_device_include}"
                            "${TN_CMSIS_CORE_INCLUDE}")
 target_compile_definitions(tinynas-profiler PRIVATE ${_definitions})
 target_compile_options(tinynas-profiler PRIVATE ${_flags}

@@ -10,7 +10,19 @@
 #    network access (once per build folder).
 # 3. The tree's tensorflow/ sources and CMSIS-NN's sources are compiled with the board's CPU
 #    flags, as TFLM's project-generation CI does (tools/ci_build/test_project_generation.sh).
+#
+# Offline, or to build against sources already on disk:
+#   -DFETCHCONTENT_SOURCE_DIR_TFLITE_MICRO=<tflite-micro checkout at TFLM_COMMIT> (CMake's own
+#       FetchContent override; the generator writes its gen/ and downloads/ folders there)
+#   -DTFLM_DOWNLOADS_DIR=<folder> holding TFLM's third-party downloads as its Makefile leaves
+#       them in tensorflow/lite/micro/tools/make/downloads (cmsis, cmsis_nn, flatbuffers,
+#       gemmlowp, kissfft, pigweed, ruy) after `make -f tensorflow/lite/micro/tools/make/Makefile
+#       TARGET=cortex_m_generic OPTIMIZED_KERNEL_DIR=cmsis_nn third_party_downloads` on an
+#       online machine; each is linked into the tree, so TFLM's scripts skip their downloads.
 include(FetchContent)
+
+set(TFLM_DOWNLOADS_DIR "" CACHE PATH
+    "TFLM's third-party downloads already on disk (empty: TFLM's scripts download them)")
 
 set(TFLM_COMMIT 90b983c2b3f1480642e040bbd2ddb37b998f3424 CACHE STRING
     "tflite-micro commit the firmware is built against")
@@ -34,6 +46,24 @@ function(_tinynas_check_python)
     set(Python3_EXECUTABLE "${Python3_EXECUTABLE}" PARENT_SCOPE)
 endfunction()
 
+function(_tinynas_link_downloads)
+    if(NOT TFLM_DOWNLOADS_DIR)
+        return()
+    endif()
+    if(NOT EXISTS "${TFLM_DOWNLOADS_DIR}/cmsis_nn" OR NOT EXISTS "${TFLM_DOWNLOADS_DIR}/cmsis")
+        message(FATAL_ERROR "TFLM_DOWNLOADS_DIR=${TFLM_DOWNLOADS_DIR} holds no cmsis and "
+                            "cmsis_nn folders: point it at TFLM's tools/make/downloads folder")
+    endif()
+    set(downloads "${tflite_micro_SOURCE_DIR}/tensorflow/lite/micro/tools/make/downloads")
+    file(MAKE_DIRECTORY "${downloads}")
+    file(GLOB entries RELATIVE "${TFLM_DOWNLOADS_DIR}" "${TFLM_DOWNLOADS_DIR}/*")
+    foreach(entry ${entries})
+        if(IS_DIRECTORY "${TFLM_DOWNLOADS_DIR}/${entry}" AND NOT EXISTS "${downloads}/${entry}")
+            file(CREATE_LINK "${TFLM_DOWNLOADS_DIR}/${entry}" "${downloads}/${entry}" SYMBOLIC)
+        endif()
+    endforeach()
+endfunction()
+
 function(_tinynas_generate_tflm_tree)
     _tinynas_check_python()
     foreach(tool make wget unzip)
@@ -49,6 +79,7 @@ function(_tinynas_generate_tflm_tree)
         get_filename_component(toolchain_dir "${_gcc_path}" DIRECTORY)
     endif()
     # TARGET_TOOLCHAIN_ROOT keeps TFLM's Makefile from downloading a compiler of its own
+    _tinynas_link_downloads()
     set(options "TARGET=cortex_m_generic TARGET_ARCH=project_generation "
                 "OPTIMIZED_KERNEL_DIR=cmsis_nn TARGET_TOOLCHAIN_ROOT=${toolchain_dir}/")
     string(CONCAT options ${options})

@@ -24,6 +24,7 @@ int tn_parse_u32(const char *text, uint32_t low, uint32_t high, uint32_t *value)
 int tn_parse_hex32(const char *text, uint32_t *value); /* exactly 8 hex digits */
 int tn_hex_digit(char c);                              /* -1 for a non-hex character */
 int tn_require_model(tn_engine *e);                    /* 0 after a no-model reply */
+void tn_restore_input(tn_engine *e); /* the input of `input` again, before a run */
 uint32_t tn_timer_us(const tn_engine *e);              /* 0 without a microsecond timer */
 
 /* ---- data commands (engine_run.c) -------------------------------------------------------- */

@@ -92,6 +92,7 @@ static void db_data(tn_engine *e, char **argv, uint32_t argc)
                  "announced; the load is cancelled");
         return;
     }
+    e->input_from_db = 1;
     for (i = 0u; i < bytes; ++i) {
         e->io.input[e->db_received + i] =
             (uint8_t)((tn_hex_digit(argv[1][2u * i]) << 4) | tn_hex_digit(argv[1][2u * i + 1u]));
@@ -128,6 +129,7 @@ static int invoke_failed(tn_engine *e)
 
 static int invoke(tn_engine *e)
 {
+    tn_restore_input(e);
     e->message[0] = '\0';
     return e->runner->invoke(e->runner->ctx, e->message) == TN_OK ? 1 : invoke_failed(e);
 }
@@ -153,6 +155,7 @@ static int timed_run(tn_engine *e, uint32_t run)
     uint32_t c1;
     uint32_t u1;
     int ok;
+    tn_restore_input(e);
     e->message[0] = '\0';
     u0 = tn_timer_us(e);
     c0 = p->cycles(p->ctx);

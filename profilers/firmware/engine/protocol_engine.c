@@ -63,7 +63,9 @@ void tn_load_model(tn_engine *e, const uint8_t *model, uint32_t model_bytes, uin
     e->model_crc = crc;
     e->model_in_flash = in_flash;
     e->arena_bytes = c->pool_bytes - offset;
-    memset(e->io.input, 0, e->io.input_bytes);
+    e->input_seed = 0u;
+    e->input_from_db = 0;
+    tn_restore_input(e);
     tn_line(e, "m-model-loaded-[bytes=%u,crc32=%X,in=%s]", model_bytes, e->model_crc,
             in_flash ? "flash" : "ram");
     tn_ready(e);

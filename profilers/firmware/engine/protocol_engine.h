@@ -3,7 +3,7 @@
  * The engine parses commands, receives framed model uploads, keeps the model buffer, input and
  * results, and writes every reply line. It knows nothing of TFLM, UARTs or timers: a platform
  * (tn_platform) gives it bytes out and two counters, and a runner (tn_runner) loads and runs
- * models. On a board the runner is TFLM + a per-op cycle profiler (platform/stm32/); in the
+ * models. On a board the runner is TFLM + a per-op cycle profiler (platform/tflm/); in the
  * native test harness it is a fake written in C (native/fake_runner.c).
  *
  * Lifecycle, all from one thread (the board's main loop):
@@ -140,6 +140,8 @@ typedef struct {
     int model_in_flash;
     uint32_t arena_bytes;
     tn_model_io io;
+    uint32_t input_seed;        /* the `input random` seed; 0: zeros */
+    int input_from_db;          /* the input came through `db` (it is not written again) */
     int has_results;
     int db_active;
     uint32_t db_received;

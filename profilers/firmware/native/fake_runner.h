@@ -1,13 +1,15 @@
 /* FAKE MODEL RUNNER of the native test harness. It is NOT TFLM and runs no model.
  *
- * It stands in for platform/stm32/tflm_runner.cc so the protocol engine can be compiled for
+ * It stands in for platform/tflm/tflm_runner.cc so the protocol engine can be compiled for
  * the host and driven over a pty by the Python client. What it does, deterministically:
  *   - load: places an input tensor of `input_bytes` and an output tensor of `output_bytes` at
  *     the start of the arena it is given, and needs align16(input) + align16(output) +
  *     `persistent_bytes` of arena (refuses with arena-too-large below that);
  *   - invoke: output[j] = (A + j * S) mod 256, where S = sum of the input bytes and
  *     A = sum of input[i] * (i + 1) (input bytes read as unsigned), and advances the harness's
- *     virtual cycle counter by the fixed cycles of each fake op plus `overhead_cycles`.
+ *     virtual cycle counter by the fixed cycles of each fake op plus `overhead_cycles`; then it
+ *     overwrites its input (each byte XOR 0xA5), as TFLM may hand the input tensor's bytes to
+ *     a later activation, so the engine must write the input again before every run.
  * Its outputs therefore never match TFLM's; tests compare what the protocol carries. Output
  * agreement with TFLM is checked against the emulated board, which runs real TFLM. */
 #ifndef TINYNAS_FAKE_RUNNER_H

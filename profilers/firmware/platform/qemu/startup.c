@@ -1,8 +1,11 @@
-/* Start-up of the QEMU mps2-an386 target: the vector table, the reset handler (copy .data,
- * zero .bss, enable the FPU) and the handlers the firmware does not define. */
+/* Start-up of the QEMU mps2-an386 / mps2-an500 targets: the vector table, the reset handler
+ * (copy .data, zero .bss, enable the FPU, run C++ static constructors) and the handlers the
+ * firmware does not define. */
 #include <stdint.h>
 
 extern uint32_t __data_load, __data_start, __data_end, __bss_start, __bss_end, __stack_top;
+extern void (*__init_array_start[])(void);
+extern void (*__init_array_end[])(void);
 extern int main(void);
 
 void Reset_Handler(void);
@@ -25,7 +28,9 @@ void Reset_Handler(void)
     uint32_t *src = &__data_load, *dst = &__data_start;
     while (dst < &__data_end) *dst++ = *src++;
     for (dst = &__bss_start; dst < &__bss_end;) *dst++ = 0u;
-    CPACR |= 0xFu << 20; /* CP10 and CP11: the FPU of a Cortex-M4F */
+    CPACR |= 0xFu << 20; /* CP10 and CP11: the FPU of a Cortex-M4F / M7 */
+    __asm volatile("dsb\n\tisb");
+    for (void (**init)(void) = __init_array_start; init < __init_array_end; ++init) (*init)();
     main();
     for (;;) {
     }

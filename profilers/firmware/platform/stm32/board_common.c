@@ -80,3 +80,8 @@ uint32_t board_rx_dropped(void)
 {
     return g_rx_dropped;
 }
+
+void board_idle(void)
+{
+    /* busy polling: the main loop is all the firmware does between runs */
+}

@@ -1,6 +1,7 @@
-// tinynas profiler firmware for STM32 boards: the protocol engine on the ST-LINK serial port,
-// with TFLM + CMSIS-NN as its runner. Every figure of the board comes from its catalogue TOML
-// through CMake (TN_* compile definitions); see CMakeLists.txt and cmake/catalogue.cmake.
+// tinynas profiler firmware: the protocol engine on the board's serial port, with TFLM +
+// CMSIS-NN as its runner. Every figure of the board comes from CMake as TN_* compile
+// definitions: from its catalogue TOML for STM32 boards (cmake/firmware.cmake,
+// cmake/catalogue.cmake), from the machine's memory map for QEMU (cmake/qemu.cmake).
 #include <cstdint>
 
 #include "board.h"
@@ -9,6 +10,13 @@
 
 #ifndef TN_CHUNK_BYTES
 #define TN_CHUNK_BYTES 1024u  // upload frame payload: 89 ms at 115200 baud, 11 ms at 921600
+#endif
+
+#ifndef TN_EMULATED
+#define TN_EMULATED 0
+#endif
+#ifndef TN_LATENCY_SOURCE
+#define TN_LATENCY_SOURCE nullptr  // measured: the board's cycle counter
 #endif
 
 namespace {
@@ -32,14 +40,14 @@ void Configure() {
   c.core = TN_CORE;
   c.runtime = TN_RUNTIME;
   c.kernels = TN_KERNELS;
-  c.latency_source = nullptr;  // measured: DWT cycle counter
-  c.emulated = 0;
+  c.latency_source = TN_LATENCY_SOURCE;
+  c.emulated = TN_EMULATED;
   c.clock_hz = TN_CLOCK_HZ;
   c.sram_bytes = TN_SRAM_BYTES;
   c.flash_bytes = TN_FLASH_BYTES;
   c.pool = g_pool;
   c.pool_bytes = TN_POOL_BYTES;
-  c.slot = reinterpret_cast<const uint8_t*>(TN_SLOT_ADDRESS);
+  c.slot = TN_SLOT_BYTES > 0 ? reinterpret_cast<const uint8_t*>(TN_SLOT_ADDRESS) : nullptr;
   c.slot_bytes = TN_SLOT_BYTES;
   c.chunk_bytes = TN_CHUNK_BYTES;
   c.upload_idle_ms = 0;  // the protocol's 5 s
@@ -69,5 +77,6 @@ int main() {
     uint32_t now = board_millis();
     if (count > 0) tn_engine_feed(&g_engine, received, count, now);
     tn_engine_poll(&g_engine, now);
+    board_idle();
   }
 }

@@ -1,12 +1,14 @@
-/* What the firmware's main loop needs from an STM32 board: clocks, the serial line to the
- * host (the ST-LINK virtual COM port), and three counters.
+/* What the firmware's main loop and the TFLM runner need from a board: clocks, the serial
+ * line to the host, and three counters.
  *
+ * STM32 boards (platform/stm32/):
  *   board_<slug>.c   one per board: clock tree, UART pins and registers, the UART's interrupt
  *   board_common.c   every STM32: DWT cycle counter, TIM2 microsecond timer, SysTick
  *                    millisecond clock, and the receive ring buffer the UART interrupt fills
- *
- * The device header comes from CMake as TN_DEVICE_HEADER (e.g. "stm32l4xx.h"); the catalogue
- * figures (TN_CLOCK_HZ, TN_SERIAL_BAUD, ...) as compile definitions. */
+ *   The device header comes from CMake as TN_DEVICE_HEADER (e.g. "stm32l4xx.h"); the catalogue
+ *   figures (TN_CLOCK_HZ, TN_SERIAL_BAUD, ...) as compile definitions.
+ * QEMU's Cortex-M machines (platform/qemu/board_qemu.c): the CMSDK UART and SysTick, whose
+ *   "cycles" are instructions under -icount shift=0. */
 #ifndef TINYNAS_BOARD_H
 #define TINYNAS_BOARD_H
 
@@ -38,6 +40,10 @@ uint32_t board_millis(void);
 
 /* Received bytes lost because the ring buffer was full. */
 uint32_t board_rx_dropped(void);
+
+/* Called by the main loop after each pass: sleep until an interrupt if nothing was received
+ * (QEMU: WFI, so virtual time follows real time), or return at once (STM32). */
+void board_idle(void);
 
 /* ---- for board files ------------------------------------------------------------------ */
 
