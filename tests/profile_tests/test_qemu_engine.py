@@ -28,8 +28,8 @@ from test_native_engine import (
     fake_output,
 )
 
-from tinynas.profile import BoardInfo, ProfilerClient, QemuBoard
-from tinynas.profile._protocol import crc_hex, random_input
+from tinynas.profile import BoardError, BoardInfo, ProfilerClient, QemuBoard
+from tinynas.profile._protocol import align16, crc_hex, random_input
 from tinynas.testing.profiler import ProfilerTestCase, within
 
 FIRMWARE = REPO / "profilers" / "firmware"
@@ -169,3 +169,78 @@ def test_emulate_qemu_bad_input_is_one_line(args: tuple[str, ...], fragment: str
 
     line = assert_one_line_error(run_cli("emulate", *args, cwd=REPO), empty_stdout=True)
     assert fragment in line
+
+
+# ---- the real firmware: TFLM + CMSIS-NN on QEMU ------------------------------------------------
+# Its build fetches TFLM and CMSIS-NN (or takes local copies): profilers/firmware/README.md,
+# "On QEMU". CI has no network, so these tests run where TINYNAS_QEMU_FIRMWARE names the
+# built ELF (QEMU_MACHINE=mps2-an386) and skip elsewhere.
+TFLM_FIRMWARE_VARIABLE = "TINYNAS_QEMU_FIRMWARE"
+
+
+@pytest.fixture(scope="session")
+def tflm_firmware_elf() -> Path:
+    import os
+
+    named = os.environ.get(TFLM_FIRMWARE_VARIABLE)
+    if not named:
+        pytest.skip(f"set {TFLM_FIRMWARE_VARIABLE} to a TFLM firmware built with "
+                    "-DQEMU_MACHINE=mps2-an386 (profilers/firmware/README.md)")
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("needs qemu-system-arm: apt-get install qemu-system-arm")
+    path = Path(named)
+    assert path.is_file(), f"{TFLM_FIRMWARE_VARIABLE}={named}: no such file"
+    return path
+
+
+class TestQemuTflmFirmware(ProfilerTestCase):
+    """The whole contract suite, host-TFLM output checks included, against the real firmware:
+    TFLM + CMSIS-NN cross-compiled for a Cortex-M4 and run by QEMU."""
+
+    upload_idle_s = 5.0
+    timeouts = ProfilerTestCase.timeouts
+    limit_s = 60.0  # QEMU's serial line carries about 16 KB/s
+
+    @pytest.fixture
+    def board_url(self, tflm_firmware_elf: Path) -> Iterator[str]:
+        board = QemuBoard("mps2-an386", tflm_firmware_elf)
+        try:
+            yield board.start()
+        finally:
+            board.stop()
+
+    def test_info_names_tflm_and_cmsis_nn(self, board: BoardInfo) -> None:
+        assert (board.board, board.core, board.emulated) == ("qemu-mps2-an386", "cortex-m4f",
+                                                             True)  # fmt: skip
+        assert board.runtime.startswith("tflm ") and board.kernels.startswith("cmsis-nn ")
+        assert board.clock_hz == 1_000_000_000 and "instructions" in (board.latency_source or "")
+
+    def test_counts_are_instructions_of_real_kernels(self, client: ProfilerClient,
+                                                     board: BoardInfo, model: bytes) -> None:
+        within(self.limit_s, client.upload_model, model)
+        within(self.limit_s, client.set_input, 1)
+        inference = within(self.limit_s, client.infer, 2, 0, board)
+        runs = [[s.cycles for s in inference.ops if s.run == r] for r in (0, 1)]
+        # -icount makes the count deterministic up to SysTick's 40-instruction steps and
+        # the interrupts that land in a run (tens of instructions each)
+        assert all(abs(a - b) <= 400 for a, b in zip(runs[0], runs[1], strict=True))
+        assert all(sum(run) <= cycles for run, cycles in zip(runs, inference.run_cycles,
+                                                              strict=True))  # fmt: skip
+
+    def test_arena_too_large(self, client: ProfilerClient, board: BoardInfo) -> None:
+        # the suite's version pads a model to the whole pool (3 MiB here: over three minutes on
+        # QEMU's serial line); a small model whose activations outgrow the pool says the same
+        from tinynas.convert import convert_architecture
+        from tinynas.space import Architecture, ConvBlock, ConvLayer, Pooling
+
+        shape = (448, 448, 3)  # a 3x3 conv to 16 channels: 3.1 MiB of output, then shrinking
+        blocks = (ConvBlock((ConvLayer("conv2d", 3, 16, 1),)),
+                  *(ConvBlock((ConvLayer("conv2d", 3, 4, 2),)) for _ in range(4)))
+        arch = Architecture(shape, 4, blocks, Pooling("avg", 4), (8,))
+        samples = np.random.default_rng(0).random((2, *shape), np.float32)
+        model = convert_architecture(arch, samples, check_inputs=1).tflite
+        with pytest.raises(BoardError) as caught:
+            within(self.limit_s, client.upload_model, model)
+        assert caught.value.code == "arena-too-large"
+        available = board.pool_bytes - align16(len(model))
+        assert f"{available} available" in caught.value.detail

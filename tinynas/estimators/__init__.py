@@ -23,6 +23,15 @@ from tinynas.estimators._calibrate import (
     sample_from_file,
     with_source,
 )
+from tinynas.estimators._cortex_m import (
+    CortexMOp,
+    cmsis_avg_pool_scratch_bytes,
+    cmsis_conv_scratch_bytes,
+    cmsis_depthwise_scratch_bytes,
+    cortex_m_arena,
+    cortex_m_file_arena,
+    cortex_m_ops,
+)
 from tinynas.estimators._estimate import Estimate, estimate
 from tinynas.estimators._latency import (
     LatencyPrediction,
@@ -50,6 +59,7 @@ __all__ = [
     "Buffer",
     "Calibration",
     "CalibrationError",
+    "CortexMOp",
     "CycleParameters",
     "EmulatedLatencyError",
     "Estimate",
@@ -62,6 +72,12 @@ __all__ = [
     "align_up",
     "arena",
     "calibrate_device",
+    "cmsis_avg_pool_scratch_bytes",
+    "cmsis_conv_scratch_bytes",
+    "cmsis_depthwise_scratch_bytes",
+    "cortex_m_arena",
+    "cortex_m_file_arena",
+    "cortex_m_ops",
     "estimate",
     "file_op_costs",
     "flash_bytes",

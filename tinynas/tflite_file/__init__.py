@@ -11,6 +11,7 @@ from tinynas.tflite_file._model import (
     parse_tflite,
     read_tflite,
 )
+from tinynas.tflite_file._schema import enum_names, schema_module
 from tinynas.tflite_file._verify import DAMAGED, verify_tflite
 from tinynas.tflite_file._work import DATA_OPS, ELEMENT_OPS, MAC_OPS, OpWork, op_work
 
@@ -24,8 +25,10 @@ __all__ = [
     "OpWork",
     "Shape",
     "TFLiteModel",
+    "enum_names",
     "op_work",
     "parse_tflite",
     "read_tflite",
+    "schema_module",
     "verify_tflite",
 ]
