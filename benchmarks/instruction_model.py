@@ -22,6 +22,13 @@ to cycles with one number per core pinned by published MLPerf Tiny latencies.
 
     python benchmarks/instruction_model.py [--data benchmarks/data/qemu_mps2_an386.jsonl]
                                            [--json benchmarks/out/instruction_model.json]
+                                           [--write-devices]
+
+--write-devices rewrites the [latency] section of every catalogue board that runs TFLM +
+CMSIS-NN on a Cortex-M4F with CPI x the "window" form's coefficients (CPI from the MLPerf Tiny
+v0.5 reference stack: TFLM + CMSIS-NN, as the firmware), and of every such Cortex-M7 board with
+that CPI times the median M7/M4F cycle ratio of ST's v1.2 results (an estimate, not a fit).
+`tinynas calibrate` refits any of them from latencies measured on the board.
 """
 
 from __future__ import annotations
@@ -38,10 +45,19 @@ import numpy as np
 from scipy.optimize import nnls
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency_model import PUBLISHED_STACKS_MS  # noqa: E402
+from latency_model import PUBLISHED_STACKS_MS, m7_cycle_ratio  # noqa: E402
+
+from tinynas.devices import (  # noqa: E402
+    LatencyModel,
+    OpLatencyCoefficients,
+    load_catalogue,
+    parse_device,
+)
+from tinynas.estimators import latency_toml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+DEVICE_FORM, DEVICE_STACK = "window", "reference"
 WINDOW_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
 FORMS = ("catalogue", "window")
 MIN_OPS = 10
@@ -132,6 +148,55 @@ def cpi_leave_one_out(instructions: dict[str, float], stack: str
     return math.exp(statistics.mean(math.log(v) for v in ratio.values())), held_out
 
 
+def device_latency(coefficients: dict[str, list[float]], cpi: float, source: str
+                   ) -> LatencyModel:  # fmt: skip
+    """Cycle coefficients = CPI x the "window" form's instruction coefficients."""
+    ops = {}
+    for name, (per_mac, per_output, per_window, per_op) in coefficients.items():
+        ops[name] = OpLatencyCoefficients(*(float(f"{cpi * v:.4g}") for v in
+                                            (per_mac, per_output, per_op, per_window)))
+    return LatencyModel(source, ops)
+
+
+def write_devices(result: dict) -> list[str]:
+    """Rewrite the [latency] section of each TFLM + CMSIS-NN Cortex-M4F / M7 board."""
+    form = result["forms"][DEVICE_FORM]
+    cpi, held_out = form["cpi_predicted_instructions"][DEVICE_STACK]
+    test = form["test"]
+    detail = ", ".join(f"{k} {100 * v:+.0f}%" for k, v in held_out.items())
+    source = (
+        f"instruction model of TFLM + CMSIS-NN measured on a Cortex-M4 in QEMU (emulated "
+        f"instructions per op from MACs, outputs, kernel windows; fitted on "
+        f"{result['fit_models']} architectures, median error "
+        f"{100 * test['median_abs_error']:.0f}% and max {100 * test['max_abs_error']:.0f}% "
+        f"on {test['models']} others) x {cpi:.3f} cycles per instruction fitted to the MLPerf "
+        f"Tiny v0.5 reference latencies on NUCLEO-L4R5ZI (leave-one-model-out {detail}); "
+        "benchmarks/instruction_model.py; newer TFLM + CMSIS-NN builds run faster: refit "
+        "with 'tinynas calibrate'")
+    m7_ratio, _ = m7_cycle_ratio()
+    written = []
+    for device in load_catalogue(ROOT / "devices").values():
+        if device.runtime != "tflm" or device.kernel_library != "cmsis-nn":
+            continue
+        if device.core == "cortex-m4f":
+            model = device_latency(form["coefficients"], cpi, source)
+        elif device.core == "cortex-m7":
+            model = device_latency(form["coefficients"], cpi * m7_ratio, (
+                f"scaled estimate, not a fit: the Cortex-M4F model ({source}) x "
+                f"{m7_ratio:.3f}, the median Cortex-M7/M4F cycle ratio of ST's MLPerf Tiny "
+                "v1.2 results (NUCLEO-H7A3ZI-Q vs NUCLEO-L4R5ZI); no TFLM + CMSIS-NN latency "
+                "on a Cortex-M7 is published"))
+        else:
+            continue
+        path = ROOT / "devices" / f"{device.name}.toml"
+        text = path.read_text(encoding="utf-8")
+        text = text[: text.index("\n[latency]\n") + 1] + latency_toml(model)
+        parse_device(str(path), device.name, text)  # never write a file the catalogue refuses
+        path.write_text(text, encoding="utf-8")
+        written.append(device.name)
+    return written
+
+
 def _percent(values: dict[str, float]) -> str:
     return ", ".join(f"{k} {100 * v:+.1f}%" for k, v in values.items())
 
@@ -188,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path,
                         default=ROOT / "benchmarks" / "data" / "qemu_mps2_an386.jsonl")
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--write-devices", action="store_true")
     args = parser.parse_args(argv)
     rows = load_rows(args.data)
     if len([r for r in rows if r["split"] == "mlperf"]) < 4:
@@ -198,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1))
+    if args.write_devices:
+        print("rewrote [latency] of:", ", ".join(write_devices(result)))
     return 0
 
 

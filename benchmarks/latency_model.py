@@ -11,10 +11,12 @@ latency on a Cortex-M7 is published in the same table. Plumerai's DISCO-F746NG f
 different stack and are not used.
 
     python benchmarks/latency_model.py [--fixtures ../shared/fixtures/mlperf-tiny]
-                                       [--out benchmarks/out] [--write-devices]
+                                       [--out benchmarks/out]
 
---write-devices rewrites the [latency] section of every catalogue board that runs TFLM +
-CMSIS-NN on a Cortex-M4F (the fit) or a Cortex-M7 (the scaled fit).
+This is the fit from published figures alone. The catalogue's Cortex-M coefficients come from
+benchmarks/instruction_model.py instead: instruction counts of the real firmware give the
+per-op cost shape (and the FULLY_CONNECTED / CONV_2D ratio this fit has to take from a prior),
+and the published figures only the cycles per instruction.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import statistics
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from tinynas.devices import load_catalogue, parse_device
 from tinynas.estimators._calibrate import (
     M4F_TFLM_REFERENCE_PRIOR,
     MLPERF_TINY_V05_CLOCK_HZ,
@@ -34,10 +35,8 @@ from tinynas.estimators._calibrate import (
     Calibration,
     LatencySample,
     Prior,
-    latency_toml,
     leave_one_out,
     mlperf_reference_samples,
-    with_source,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,50 +215,11 @@ def markdown(cal: Calibration, samples: list[LatencySample], sensitivity: list[d
     return "\n".join(lines) + "\n"
 
 
-def sources(cal: Calibration, m7_ratio: float) -> tuple[str, str, str]:
-    """`latency.source` of the L4R5ZI, of the other M4F boards, and of the M7 boards."""
-    errors = ", ".join(f"{SHORT[r.name]} {100 * r.error:+.0f}%" for r in cal.rows)
-    fit = ("fitted to MLPerf Tiny v0.5 reference (TFLM 2.3.1 + CMSIS-NN) latencies on "
-           "NUCLEO-L4R5ZI, benchmarks/latency_model.py; leave-one-model-out error <= "
-           f"{100 * cal.max_abs_error:.0f}% ({errors}; AD rests on a prior "
-           "FULLY_CONNECTED/CONV_2D cost ratio set with AD's figure in view); newer TFLM + "
-           "CMSIS-NN builds run up to ~2x faster: "
-           "refit with 'tinynas calibrate'")  # fmt: skip
-    other_m4 = fit + "; cycles taken unchanged for this Cortex-M4F board (its clock converts)"
-    m7 = (f"scaled estimate, not a fit: the NUCLEO-L4R5ZI reference-stack fit ({fit.split(';')[0]}"
-          f") x {m7_ratio:.3f}, the median Cortex-M7/M4F cycle ratio of ST's MLPerf Tiny v1.2 "
-          "results (NUCLEO-H7A3ZI-Q vs NUCLEO-L4R5ZI); no TFLM + CMSIS-NN latency on a Cortex-M7 "
-          "was published to fit, and Plumerai's DISCO-F746NG results (another stack) are not "
-          "used; refit with 'tinynas calibrate'")  # fmt: skip
-    return fit, other_m4, m7
-
-
-def write_devices(cal: Calibration, m7_ratio: float) -> list[str]:
-    """Rewrite the [latency] section of each TFLM + CMSIS-NN M4F and M7 board; their names."""
-    fit, other_m4, m7 = sources(cal, m7_ratio)
-    written = []
-    for name, device in load_catalogue().items():
-        if device.kernel_library != "cmsis-nn" or device.core not in ("cortex-m4f", "cortex-m7"):
-            continue
-        if device.core == "cortex-m7":
-            model = with_source(cal.parameters.scaled(m7_ratio), m7)
-        else:
-            model = with_source(cal.parameters, fit if name == "nucleo-l4r5zi" else other_m4)
-        path = ROOT / "devices" / f"{name}.toml"
-        text = path.read_text(encoding="utf-8")
-        text = text[: text.index("\n[latency]\n") + 1] + latency_toml(model)
-        parse_device(str(path), name, text)  # never write a file the catalogue would refuse
-        path.write_text(text, encoding="utf-8")
-        written.append(name)
-    return written
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fixtures", type=Path,
                         default=ROOT.parent / "shared" / "fixtures" / "mlperf-tiny")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
-    parser.add_argument("--write-devices", action="store_true")
     args = parser.parse_args()
     samples = mlperf_reference_samples(args.fixtures)
     cal = leave_one_out(samples, MLPERF_TINY_V05_CLOCK_HZ, M4F_TFLM_REFERENCE_PRIOR)
@@ -289,8 +249,6 @@ def main() -> None:
                        "held_out_ms": "predicted"},
     }  # fmt: skip
     (args.out / "latency_model.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    if args.write_devices:
-        print("rewrote [latency] of:", ", ".join(write_devices(cal, m7[0])))
 
 
 if __name__ == "__main__":

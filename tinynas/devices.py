@@ -53,11 +53,13 @@ _INT64_MAX = 2**63 - 1  # TOML integers are 64-bit (toml.io); Python's reader ta
 @dataclass(frozen=True)
 class OpLatencyCoefficients:
     """Cycle model of one op type: ``cycles = cycles_per_mac * MACs
-    + cycles_per_output * output elements + cycles_per_op``."""
+    + cycles_per_output * output elements + cycles_per_window_element * window elements
+    + cycles_per_op`` (window elements: see tinynas/estimators/_latency.py)."""
 
     cycles_per_mac: float
     cycles_per_output: float
     cycles_per_op: float
+    cycles_per_window_element: float = 0.0  # optional in the TOML
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ _FIELDS: dict[str, _Rule] = {
 }
 _OPTIONAL = {"model_slot_address": 0}
 _COEFFICIENTS = ("cycles_per_mac", "cycles_per_output", "cycles_per_op")
+_OPTIONAL_COEFFICIENTS = ("cycles_per_window_element",)
 
 
 def _shown(value: Any) -> str:
@@ -227,9 +230,11 @@ def _parse_latency(path: str, data: dict[str, Any]) -> LatencyModel:
         raise CatalogueError(f"{path}: field 'latency.ops.default' is missing")
     coefficients = {}
     for op in ops:
-        table = _table(path, ops, op, _COEFFICIENTS, "latency.ops.")
+        table = _table(path, ops, op, _COEFFICIENTS + _OPTIONAL_COEFFICIENTS, "latency.ops.")
         prefix = f"latency.ops.{op}."
         values = [float(_field(path, table, k, _NUMBER, prefix)) for k in _COEFFICIENTS]
+        values += [float(_field(path, table, k, _NUMBER, prefix)) if k in table else 0.0
+                   for k in _OPTIONAL_COEFFICIENTS]  # fmt: skip
         coefficients[op] = OpLatencyCoefficients(*values)
     return LatencyModel(source, coefficients)
 

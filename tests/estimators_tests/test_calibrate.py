@@ -37,7 +37,6 @@ from tinynas.estimators._calibrate import (
     load_measurements,
     mlperf_reference_samples,
     predict_cycles,
-    with_source,
 )
 from tinynas.testing.cli import assert_one_line_error as one_line_error_of
 
@@ -46,7 +45,7 @@ slow_without_fixtures: Callable[[Any], Any] = (
     (lambda test: test) if HAVE_MLPERF_TINY else pytest.mark.slow
 )
 
-TRUE = CycleParameters(3.0, 6.5, 2.0, 12.0, 4.0, 1500.0)
+TRUE = CycleParameters(3.0, 6.5, 2.0, 12.0, 4.0, 1500.0, 40.0, 25.0)
 CLOCK_HZ = 100_000_000
 _OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MAX_POOL_2D", "RESHAPE")
 
@@ -57,7 +56,8 @@ def synthetic_model(rng: random.Random) -> tuple[OpCost, ...]:
     for _ in range(rng.randint(2, 12)):
         op = rng.choice(_OPS)
         macs = rng.randint(1_000, 2_000_000) if op in _OPS[:3] else 0
-        ops.append(OpCost(op, macs, rng.randint(10, 40_000)))
+        window = rng.randint(100, 200_000) if op in _OPS[:2] else 0  # positions x taps
+        ops.append(OpCost(op, macs, rng.randint(10, 40_000), window_elements=window))
     return tuple(ops)
 
 
@@ -154,22 +154,38 @@ def test_mlperf_leave_one_model_out_within_25_percent() -> None:
     assert all(row.held_out_ms != row.fitted_ms for row in calibration.rows)
 
 
-@needs_fixtures
-def test_catalogue_carries_the_reference_fit() -> None:
-    samples = mlperf_reference_samples(FIXTURES)
-    fitted = fit(samples, MLPERF_TINY_V05_CLOCK_HZ, M4F_TFLM_REFERENCE_PRIOR)
-    expected = with_source(fitted, "").ops
+def test_catalogue_carries_the_instruction_model() -> None:
+    """benchmarks/instruction_model.py --write-devices: the Cortex-M4F boards share one table,
+    the Cortex-M7 boards carry it scaled by one factor and say it is an estimate."""
     boards = load_catalogue()
     l4 = boards["nucleo-l4r5zi"].latency
-    assert dict(l4.ops) == dict(expected)  # benchmarks/latency_model.py --write-devices
-    assert l4.source.startswith("fitted to MLPerf Tiny v0.5 reference")
+    assert l4.source.startswith("instruction model of TFLM + CMSIS-NN")
+    conv = l4.coefficients("CONV_2D")
+    assert conv.cycles_per_window_element > 0 and conv.cycles_per_mac > 0
     for device in boards.values():
-        if device.core == "cortex-m4f" and device.kernel_library == "cmsis-nn":
-            assert dict(device.latency.ops) == dict(expected), device.name
+        if device.kernel_library != "cmsis-nn":
+            continue
+        if device.core == "cortex-m4f":
+            assert dict(device.latency.ops) == dict(l4.ops), device.name
         if device.core == "cortex-m7":
-            conv = device.latency.coefficients("CONV_2D").cycles_per_mac
-            assert conv < expected["CONV_2D"].cycles_per_mac
+            scale = device.latency.coefficients("CONV_2D").cycles_per_mac / conv.cycles_per_mac
+            assert 0.4 < scale < 0.8, device.name
+            for op, c in l4.ops.items():
+                m7 = device.latency.coefficients(op)
+                assert m7.cycles_per_op == pytest.approx(scale * c.cycles_per_op, rel=2e-3)
+                assert m7.cycles_per_window_element == pytest.approx(
+                    scale * c.cycles_per_window_element, rel=2e-3)
             assert device.latency.source.startswith("scaled estimate, not a fit")
+
+
+@needs_fixtures
+def test_catalogue_reproduces_the_published_latencies() -> None:
+    """In sample (the cycles per instruction were fitted to these four): within 15%."""
+    l4 = load_catalogue()["nucleo-l4r5zi"]
+    for sample in mlperf_reference_samples(FIXTURES):
+        predicted = predict_latency(sample.ops, l4)
+        assert not predicted.partial
+        assert abs(predicted.latency_ms / sample.latency_ms - 1) <= 0.15, sample.name
 
 
 # ---- measurements files and `tinynas calibrate` ---------------------------------------------
@@ -258,7 +274,8 @@ def test_calibrate_writes_a_toml_the_catalogue_loads(measured: Path, tmp_path: P
         predicted = predict_latency(ops, board).latency_ms  # the written TOML's prediction
         assert predicted == pytest.approx(row["fitted_ms"], rel=1e-3)
         assert row["fitted_ms"] == pytest.approx(entry["latency_ms"], rel=0.05)
-        assert abs(row["error"]) <= 0.05
+        # four models leave eight shared numbers to the prior: held out, within 25%
+        assert abs(row["error"]) <= 0.25
     written = (out / "nucleo-f446re.toml").read_bytes()
     (out / "nucleo-f446re.toml").write_text("# my own board file\n", encoding="utf-8")
     again = run_cli("calibrate", "--device", "f446re", measured, "--write", out)

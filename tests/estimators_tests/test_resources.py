@@ -142,13 +142,14 @@ def test_latency_of_a_parallel_group_counts_the_add() -> None:
     table = device.latency.ops
     arch = Architecture((8, 8, 1), 3, (ConvBlock((conv(4),)), ConvBlock((pw(4),), parallel=True)))
     est = estimate(arch, device)
-    ops = [("CONV_2D", 2304, 256), ("CONV_2D", 256, 256), ("ADD", 0, 256),
-           ("RESHAPE", 0, 256), ("FULLY_CONNECTED", 768, 3)]
-    assert sorted((op.op, op.macs) for op in tflite_graph(arch).ops) == sorted(
-        (o, m) for o, m, _ in ops
-    )
+    # (op, MACs, outputs, window elements: 8 x 8 positions x 3 x 3 or 1 x 1 taps)
+    ops = [("CONV_2D", 2304, 256, 576), ("CONV_2D", 256, 256, 64), ("ADD", 0, 256, 0),
+           ("RESHAPE", 0, 256, 0), ("FULLY_CONNECTED", 768, 3, 0)]
+    assert sorted((op.op, op.macs, op.window_elements) for op in tflite_graph(arch).ops) == (
+        sorted((o, m, w) for o, m, _, w in ops))
     cycles = 0.0
-    for op, op_macs, out in ops:
+    for op, op_macs, out, window in ops:
         c = table.get(op, table["default"])
-        cycles += c.cycles_per_mac * op_macs + c.cycles_per_output * out + c.cycles_per_op
+        cycles += (c.cycles_per_mac * op_macs + c.cycles_per_output * out
+                   + c.cycles_per_window_element * window + c.cycles_per_op)
     assert est.latency_ms == pytest.approx(1000.0 * cycles / device.clock_hz, rel=1e-12)

@@ -1,21 +1,24 @@
 """Fitting the per-op latency model to latencies: published reference figures or measurements.
 
-The cycle model of ``_latency.py`` has three coefficients per op type; four to a dozen timed
-models cannot pin down dozens of free numbers, so the fit ties them to six shared parameters
-(:class:`CycleParameters`)::
+The cycle model of ``_latency.py`` has up to four coefficients per op type; four to a dozen
+timed models cannot pin down dozens of free numbers, so the fit ties them to eight shared
+parameters (:class:`CycleParameters`)::
 
     cycles = conv    * MACs(CONV_2D)            + per_output       * outputs(CONV_2D, DW, FC)
            + dw      * MACs(DEPTHWISE_CONV_2D)  + other_per_output * outputs(every other op)
            + fc      * MACs(FULLY_CONNECTED)    + per_op           * ops
+           + conv_window * windows(CONV_2D)     + dw_window        * windows(DEPTHWISE_CONV_2D)
 
-Each model's latency gives one row of a linear system in these six unknowns. Rows are scaled by
+(windows: output positions x kernel taps). Each model's latency gives one row of a linear
+system in these eight unknowns. Rows are scaled by
 the model's own cycle count, so the fit minimises relative error (a 10 ms model weighs as much
 as a 700 ms one). A :class:`Prior` adds one pseudo-row per parameter pulling it toward a centre
 (ridge regression toward prior values); the depthwise and fully-connected rows pull the ratio of
 their cost per MAC to the convolution's toward the prior's ratio instead of toward a fixed
 number. The system is solved by non-negative least squares (``scipy.optimize.nnls``): no
 coefficient can come out negative. Without a prior and with at least six models of different
-op mixes, the fit recovers the coefficients that generated the data exactly.
+op mixes (eight with the window terms), the fit recovers the coefficients that generated the
+data exactly.
 
 Every latency fed in says where it came from ("measured" on a board, or "published" by a
 benchmark round); an emulated latency is a model of a board, not evidence about one, and is
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +66,7 @@ class EmulatedLatencyError(CalibrationError):
 
 @dataclass(frozen=True)
 class CycleParameters:
-    """The six shared numbers behind a board's per-op cycle coefficients."""
+    """The shared numbers behind a board's per-op cycle coefficients."""
 
     conv_cycles_per_mac: float  # CONV_2D
     depthwise_cycles_per_mac: float  # DEPTHWISE_CONV_2D
@@ -71,16 +74,21 @@ class CycleParameters:
     cycles_per_output: float  # per output element of the three MAC ops (requantisation, ...)
     other_cycles_per_output: float  # per output element of every other op (ADD, pooling, ...)
     cycles_per_op: float  # per op: interpreter dispatch and kernel set-up
+    conv_cycles_per_window: float = 0.0  # CONV_2D, per output position and kernel tap
+    depthwise_cycles_per_window: float = 0.0  # DEPTHWISE_CONV_2D, likewise
 
     def latency_model(self, source: str) -> LatencyModel:
         """The per-op coefficients these parameters stand for, as a device's latency model."""
         mac = {"CONV_2D": self.conv_cycles_per_mac,
                "DEPTHWISE_CONV_2D": self.depthwise_cycles_per_mac,
                "FULLY_CONNECTED": self.fc_cycles_per_mac}  # fmt: skip
+        window = {"CONV_2D": self.conv_cycles_per_window,
+                  "DEPTHWISE_CONV_2D": self.depthwise_cycles_per_window}  # fmt: skip
         ops = {"default": OpLatencyCoefficients(0.0, self.other_cycles_per_output,
                                                 self.cycles_per_op)}  # fmt: skip
         for op, per_mac in mac.items():
-            ops[op] = OpLatencyCoefficients(per_mac, self.cycles_per_output, self.cycles_per_op)
+            ops[op] = OpLatencyCoefficients(per_mac, self.cycles_per_output, self.cycles_per_op,
+                                            window.get(op, 0.0))  # fmt: skip
         return LatencyModel(source, ops)
 
     @classmethod
@@ -95,6 +103,8 @@ class CycleParameters:
             conv.cycles_per_output,
             default.cycles_per_output,
             default.cycles_per_op,
+            conv.cycles_per_window_element,
+            model.coefficients("DEPTHWISE_CONV_2D").cycles_per_window_element,
         )
 
     def scaled(self, factor: float) -> CycleParameters:
@@ -103,7 +113,7 @@ class CycleParameters:
 
 
 # Smallest prior width of each parameter: a centre of 0 must still leave the data room to move.
-_MIN_WIDTH = CycleParameters(0.1, 0.1, 0.1, 1.0, 1.0, 100.0)
+_MIN_WIDTH = CycleParameters(0.1, 0.1, 0.1, 1.0, 1.0, 100.0, 1.0, 1.0)
 # Refitting a board, its current coefficients (often placeholders) are a weak prior: a
 # parameter 10x its own size away costs as much as one model off by 100%. The measurements
 # decide; the prior only settles what they leave open.
@@ -146,7 +156,10 @@ class Prior:
 # per output element: 20 cycles (requantisation of an int8 output); other ops: 5 cycles per
 # output element; per op: 2000 cycles of dispatch and set-up. The four models barely
 # constrain the last two: they stay near their centres.
-M4F_TFLM_REFERENCE_PRIOR = Prior.around(CycleParameters(8.0, 16.0, 5.6, 20.0, 5.0, 2000.0), 1.0)
+# That fit has no window terms: they are held at 0.
+_REFERENCE = Prior.around(CycleParameters(8.0, 16.0, 5.6, 20.0, 5.0, 2000.0), 1.0)
+M4F_TFLM_REFERENCE_PRIOR = Prior(_REFERENCE.centre, replace(
+    _REFERENCE.width, conv_cycles_per_window=1e-6, depthwise_cycles_per_window=1e-6))
 
 
 @dataclass(frozen=True)
@@ -190,10 +203,12 @@ class Calibration:
 
 # ---- the fit ------------------------------------------------------------------------------------
 
+_PARAMETERS = len(astuple(_MIN_WIDTH))
+
 
 def features(ops: Sequence[OpCost]) -> tuple[float, ...]:
     """Each parameter's multiplier in the model's cycle count (the order of CycleParameters)."""
-    f = [0.0] * 6
+    f = [0.0] * _PARAMETERS
     for cost in ops:
         if cost.op in MAC_OPS:
             f[MAC_OPS.index(cost.op)] += cost.macs
@@ -201,6 +216,10 @@ def features(ops: Sequence[OpCost]) -> tuple[float, ...]:
         else:
             f[4] += cost.output_elements
         f[5] += 1
+        if cost.op == "CONV_2D":
+            f[6] += cost.window_elements
+        elif cost.op == "DEPTHWISE_CONV_2D":
+            f[7] += cost.window_elements
     return tuple(f)
 
 
@@ -231,14 +250,14 @@ def _check_samples(samples: Sequence[LatencySample], clock_hz: int) -> None:
 def _prior_rows(prior: Prior) -> tuple[list[list[float]], list[float]]:
     c, w = astuple(prior.centre), astuple(prior.width)
     rows, rhs = [], []
-    for j in (0, 3, 4, 5):  # pulled toward their centre
-        row = [0.0] * 6
+    for j in (0, 3, 4, 5, 6, 7):  # pulled toward their centre
+        row = [0.0] * _PARAMETERS
         row[j] = 1.0 / w[j]
         rows.append(row)
         rhs.append(c[j] / w[j])
     for j in (1, 2):  # pulled toward their centre's ratio to the convolution's cost per MAC
         ratio = c[j] / c[0] if c[0] > 0 else 0.0
-        row = [0.0] * 6
+        row = [0.0] * _PARAMETERS
         row[0], row[j] = -ratio / w[j], 1.0 / w[j]
         rows.append(row)
         rhs.append(0.0 if c[0] > 0 else c[j] / w[j])
@@ -394,6 +413,9 @@ def latency_toml(model: LatencyModel) -> str:
         lines += ["", f"[latency.ops.{op}]", f"cycles_per_mac = {_toml_float(c.cycles_per_mac)}",
                   f"cycles_per_output = {_toml_float(c.cycles_per_output)}",
                   f"cycles_per_op = {_toml_float(c.cycles_per_op)}"]  # fmt: skip
+        if c.cycles_per_window_element:
+            lines.append("cycles_per_window_element = "
+                         f"{_toml_float(c.cycles_per_window_element)}")
     return "\n".join(lines) + "\n"
 
 
@@ -404,7 +426,9 @@ def _toml_float(value: float) -> str:
 
 def with_source(parameters: CycleParameters, source: str) -> LatencyModel:
     """``parameters`` as a latency model, rounded to the 4 significant digits TOML gets."""
-    rounded = CycleParameters(*(float(f"{v:.4g}") for v in astuple(parameters)))
+    # a term the prior holds at 0 comes out of the solver as a rounding residue
+    rounded = CycleParameters(*(float(f"{v:.4g}") if abs(v) > 1e-9 else 0.0
+                                for v in astuple(parameters)))  # fmt: skip
     return rounded.latency_model(source)
 
 

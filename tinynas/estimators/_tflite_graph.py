@@ -36,6 +36,8 @@ class Op(NamedTuple):
     const_count: int  # constant operand tensors (weights, bias, shape)
     const_bytes: int  # their data: int8 weights, int32 biases and shapes
     const_quant_channels: int  # scales stored with them (per-channel weights and biases)
+    # output positions x kernel taps (convolutions), output elements x window (pooling)
+    window_elements: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,16 @@ def _op(node: Node, src: Node, inputs: tuple[int, ...], output: int) -> Op:
         h, w, c = node.shape
         per_out = kh * kw * (1 if op == "DEPTHWISE_CONV_2D" else src.shape[-1])
         # weights (int8, one scale per output channel) and bias (int32, one scale each)
-        return Op(op, inputs, output, h * w * c * per_out, c, 2, c * per_out + 4 * c, 2 * c)
+        return Op(op, inputs, output, h * w * c * per_out, c, 2, c * per_out + 4 * c, 2 * c,
+                  h * w * kh * kw)
     if op == "FULLY_CONNECTED":
         n_in, n_out = math.prod(src.shape), node.shape[0]
         return Op(op, inputs, output, n_in * n_out, n_out, 2, n_in * n_out + 4 * n_out,
                   2 * n_out)
     if op == "RESHAPE":  # new shape: int32 vector of the output rank (batch included)
         return Op(op, inputs, output, 0, 0, 1, 4 * (len(node.shape) + 1), 0)
+    if op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return Op(op, inputs, output, 0, 0, 0, 0, 0, node.out_elements * math.prod(node.kernel))
     return Op(op, inputs, output, 0, 0, 0, 0, 0)
 
 

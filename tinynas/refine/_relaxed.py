@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from tinynas.space import MAX_FILTERS, MAX_UNITS, Architecture, canonical, lower
+from tinynas.space import MAX_FILTERS, MAX_UNITS, Architecture, Node, canonical, lower
 
 if TYPE_CHECKING:
     import torch
@@ -157,6 +157,16 @@ def _producer(nodes: list[Any], i: int) -> Any:
     return nodes[i]
 
 
+def _window_elements(node: Node, spatial: float, out_elements: Any) -> Any:
+    """Positions x kernel taps of a convolution, outputs x window of a pooling (as
+    estimators.tflite_graph counts them); 0 for other ops."""
+    if node.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        return spatial * node.kernel[0] * node.kernel[1]
+    if node.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return out_elements * node.kernel[0] * node.kernel[1]
+    return 0.0
+
+
 def expected_resources(relax: WidthRelaxation, clock_hz: float, latency: Any) -> dict[str, Any]:
     """Differentiable estimates at the expected widths: int8 parameter bytes (flash), the
     largest input + output activation bytes of one op (a smooth proxy of the arena), and the
@@ -193,6 +203,7 @@ def expected_resources(relax: WidthRelaxation, clock_hz: float, latency: Any) ->
         flash = flash + _weight_bytes(node, cin, c)
         coef = latency.coefficients(node.op)
         cycles = cycles + coef.cycles_per_mac * macs + coef.cycles_per_output * out_elements \
+            + coef.cycles_per_window_element * _window_elements(node, spatial, out_elements) \
             + coef.cycles_per_op
         live.append(torch.as_tensor(in_elements + out_elements, dtype=torch.float32))
     ram = torch.logsumexp(torch.stack(live) / 256.0, 0) * 256.0  # smooth max, in bytes
