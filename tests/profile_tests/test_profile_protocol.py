@@ -137,3 +137,7 @@ def test_board_info_checks_its_fields() -> None:
         BoardInfo.from_fields({k: v for k, v in _info().items() if k != "clock_hz"})
     with pytest.raises(ProfilerError, match="non-numeric"):
         BoardInfo.from_fields(_info(pool_bytes="many"))
+    assert info.counts == "cycles"  # when the board does not say
+    assert BoardInfo.from_fields(_info(counts="instructions")).counts == "instructions"
+    with pytest.raises(ProfilerError, match="counts=cycles_per_second; this host knows"):
+        BoardInfo.from_fields(_info(counts="cycles_per_second"))

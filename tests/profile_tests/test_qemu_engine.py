@@ -86,6 +86,7 @@ class TestQemuEngine(ProfilerTestCase):
         assert (board.board, board.core, board.emulated) == ("qemu-mps2-an386", "cortex-m4f",
                                                              True)  # fmt: skip
         assert board.clock_hz == 1_000_000_000 and "instructions" in (board.latency_source or "")
+        assert board.counts == "instructions"
 
     def test_upload_infer_carries_the_fake_output(
         self, client: ProfilerClient, board: BoardInfo, model: bytes
@@ -139,6 +140,17 @@ def test_tinynas_emulate_serves_the_firmware_on_qemu(firmware_elf: Path) -> None
             assert within(10, client.info).board == "qemu-mps2-an386"
         finally:
             transport.close()
+        # tinynas profile labels what the firmware counts: instructions, not cycles or ms
+        from helpers import run_cli
+
+        from tinynas.testing.profiler import reference_model
+
+        model = firmware_elf.parent / "model.tflite"
+        model.write_bytes(reference_model())
+        shown = run_cli("profile", model, "--port", url, "--runs", "2", cwd=REPO)
+        assert "differs" in shown.stderr  # the fake runner's output is not TFLM's
+        assert "instructions (median)" in shown.stdout and "per-op instructions" in shown.stdout
+        assert "latency (median)" not in shown.stdout and "per-op cycles" not in shown.stdout
         # SIGTERM, as a service manager stops it (a test run in the background may have
         # SIGINT ignored, which its children inherit)
         proc.send_signal(signal.SIGTERM)
@@ -214,6 +226,7 @@ class TestQemuTflmFirmware(ProfilerTestCase):
                                                              True)  # fmt: skip
         assert board.runtime.startswith("tflm ") and board.kernels.startswith("cmsis-nn ")
         assert board.clock_hz == 1_000_000_000 and "instructions" in (board.latency_source or "")
+        assert board.counts == "instructions"
 
     def test_counts_are_instructions_of_real_kernels(self, client: ProfilerClient,
                                                      board: BoardInfo, model: bytes) -> None:

@@ -37,21 +37,32 @@ def _summary(result: ProfileResult) -> Table:
                   box=box.SIMPLE)  # fmt: skip
     for header in ("field", "value", "source"):
         table.add_column(header, style="bold" if header == "field" else None)
+    timed = f"{src}, {result.runs} runs after {result.warmup} warm-up"
+    if result.counts_instructions:  # a count at a nominal clock, not a time
+        per_ms = b.clock_hz / 1000.0
+        head = [("instructions (median)", f"{result.latency_ms * per_ms:,.0f}", src),
+                ("instructions min / max", f"{result.min_latency_ms * per_ms:,.0f} / "
+                 f"{result.max_latency_ms * per_ms:,.0f}", timed)]  # fmt: skip
+    else:
+        head = [("latency (median)", f"{result.latency_ms:,.3f} ms", src),
+                ("latency min / max", f"{result.min_latency_ms:,.3f} / "
+                 f"{result.max_latency_ms:,.3f} ms", timed)]  # fmt: skip
     rows = [
-        ("latency (median)", f"{result.latency_ms:,.3f} ms", src),
-        ("latency min / max", f"{result.min_latency_ms:,.3f} / {result.max_latency_ms:,.3f} ms",
-         f"{src}, {result.runs} runs after {result.warmup} warm-up"),
+        *head,
         ("arena", (f"{result.arena.used_bytes:,} B of {result.arena.available_bytes:,} B free "
                    f"next to the model ({result.arena.model_in})"), "reported by the board"),
         ("output", _output_text(result), "board CRC32 vs TFLM on this machine"),
         ("input", result.input, "PROTOCOL.md section 4"),
-        ("board", f"{b.board}: {b.core} at {b.clock_hz / 1e6:g} MHz, {b.runtime}, {b.kernels}",
-         "info%"),
+        ("board", f"{b.board}: {b.core} " + ("(counts instructions)" if result.counts_instructions
+                                              else f"at {b.clock_hz / 1e6:g} MHz")
+         + f", {b.runtime}, {b.kernels}", "info%"),
         ("upload", (f"{result.model_bytes:,} B in {result.upload.seconds:.2f} s "
                     f"({result.upload.bytes_per_s / 1024:,.1f} KiB/s, "
                     f"{result.upload.retries} retries)"), "measured on this machine"),
     ]  # fmt: skip
-    if b.emulated:
+    if result.counts_instructions:
+        rows.append(("counts", str(b.latency_source), "info%"))
+    elif b.emulated:
         rows.append(("cycles from", str(b.latency_source), "the device's latency model"))
     for row in rows:
         table.add_row(*row)
@@ -68,15 +79,22 @@ def _ops_table(result: ProfileResult) -> Table:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"per-op cycles (median over {result.runs} runs, {result.source})",
+    unit = result.board.counts  # "cycles" or "instructions"
+    table = Table(title=f"per-op {unit} (median over {result.runs} runs, {result.source})",
                   box=box.SIMPLE_HEAD)  # fmt: skip
-    for header, justify in (("#", "right"), ("op", "left"), ("cycles", "right"),
-                            ("ms", "right"), ("share", "right")):  # fmt: skip
+    headers = [("#", "right"), ("op", "left"), (unit, "right"), ("ms", "right"),
+               ("share", "right")]  # fmt: skip
+    if result.counts_instructions:
+        del headers[3]  # instructions are not a time
+    for header, justify in headers:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     total = sum(op.cycles for op in result.ops) or 1.0
     for op in result.ops:
-        table.add_row(str(op.index), op.op, f"{op.cycles:,.0f}", f"{op.latency_ms:,.3f}",
-                      f"{100 * op.cycles / total:.1f} %")  # fmt: skip
+        cells = [str(op.index), op.op, f"{op.cycles:,.0f}", f"{op.latency_ms:,.3f}",
+                 f"{100 * op.cycles / total:.1f} %"]  # fmt: skip
+        if result.counts_instructions:
+            del cells[3]
+        table.add_row(*cells)
     return table
 
 

@@ -18,6 +18,7 @@ from tinynas.profile._protocol import PROTOCOL, PROTOCOL_MAJOR
 _INT_KEYS = ("clock_hz", "sram_bytes", "flash_bytes", "pool_bytes", "slot_bytes", "chunk_bytes",
              "timer_bits")  # fmt: skip
 _TEXT_KEYS = ("protocol", "board", "core", "runtime", "kernels")
+COUNTS = ("cycles", "instructions")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class BoardInfo:
     runtime: str
     kernels: str
     latency_source: str | None = None
+    counts: str = "cycles"  # what its counters count: "cycles" or "instructions" (QEMU -icount)
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> BoardInfo:
@@ -56,6 +58,10 @@ class BoardInfo:
             numbers = {k: int(fields[k]) for k in (*_INT_KEYS, "emulated", "us_timer")}
         except ValueError as e:
             raise ProfilerError(f"the board's info% reply has a non-numeric value: {e}") from e
+        counts = fields.get("counts", "cycles")
+        if counts not in COUNTS:
+            raise ProfilerError(f"the board's info% says counts={counts}; this host knows "
+                                f"{' and '.join(COUNTS)}")  # fmt: skip
         return cls(
             protocol=fields["protocol"], board=fields["board"], emulated=bool(numbers["emulated"]),
             core=fields["core"], clock_hz=numbers["clock_hz"], sram_bytes=numbers["sram_bytes"],
@@ -63,7 +69,7 @@ class BoardInfo:
             slot_bytes=numbers["slot_bytes"], chunk_bytes=numbers["chunk_bytes"],
             timer_bits=numbers["timer_bits"], us_timer=bool(numbers["us_timer"]),
             runtime=fields["runtime"], kernels=fields["kernels"],
-            latency_source=fields.get("latency_source"),
+            latency_source=fields.get("latency_source"), counts=counts,
         )  # fmt: skip
 
     @property
@@ -212,9 +218,18 @@ class ProfileResult:
         )
         return data
 
+    @property
+    def counts_instructions(self) -> bool:
+        """Whether the board's counters count instructions (QEMU), not cycles: its "latency"
+        is then instructions at a nominal clock, not a time."""
+        return self.board.counts == "instructions"
+
     def _provenance(self) -> dict[str, str]:
         where = f"{self.source} on {self.board.board}"
-        if self.board.emulated:
+        if self.counts_instructions:
+            where += (f" (instructions, at a nominal {self.board.clock_hz:,} Hz: "
+                      f"{self.board.latency_source})")
+        elif self.board.emulated:
             where += f" (cycles from its latency model: {self.board.latency_source})"
         return {
             "latency_ms": where,

@@ -37,6 +37,7 @@ set(_definitions
     TN_KERNELS="cmsis-nn ${CMSIS_NN_SHORT_COMMIT}"
     TN_EMULATED=1
     TN_LATENCY_SOURCE="${_source}"
+    TN_COUNTS="instructions"
     TN_CLOCK_HZ=1000000000u
     TN_SRAM_BYTES=${TN_QEMU_SRAM_BYTES}u
     TN_FLASH_BYTES=4194304u

@@ -131,6 +131,9 @@ static void cmd_info(tn_engine *e, char **argv, uint32_t argc)
     if (c->latency_source != NULL) {
         tn_line(e, "m-info-[latency_source=%s]", c->latency_source);
     }
+    if (c->counts != NULL) {
+        tn_line(e, "m-info-[counts=%s]", c->counts);
+    }
     tn_ready(e);
 }
 

@@ -93,6 +93,7 @@ typedef struct {
     const char *runtime;        /* e.g. "tflm 90b983c2" */
     const char *kernels;        /* e.g. "cmsis-nn 4ab83cc3" */
     const char *latency_source; /* NULL on a board whose cycles are measured */
+    const char *counts;         /* what `cycles` counts: NULL = "cycles", or "instructions" */
     int emulated;               /* 1: cycles are not measured on hardware */
     uint32_t clock_hz;          /* frequency of platform->cycles */
     uint32_t sram_bytes;

@@ -117,6 +117,7 @@ static void set_defaults(harness *h)
     c->runtime = "fake-runner native";
     c->kernels = "none (fake runner)";
     c->latency_source = LATENCY_SOURCE;
+    c->counts = NULL; /* virtual cycles */
     c->emulated = 1;
     c->clock_hz = 100000000u;
     c->sram_bytes = 262144u;

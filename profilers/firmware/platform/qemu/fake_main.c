@@ -52,6 +52,7 @@ int main(void)
     config.runtime = "fake-runner qemu";
     config.kernels = "none (fake runner)";
     config.latency_source = LATENCY_SOURCE;
+    config.counts = "instructions";
     config.emulated = 1;
     config.clock_hz = 1000000000u;
     config.sram_bytes = 4u * 1024u * 1024u;

@@ -18,6 +18,9 @@
 #ifndef TN_LATENCY_SOURCE
 #define TN_LATENCY_SOURCE nullptr  // measured: the board's cycle counter
 #endif
+#ifndef TN_COUNTS
+#define TN_COUNTS nullptr  // cycles
+#endif
 
 namespace {
 
@@ -41,6 +44,7 @@ void Configure() {
   c.runtime = TN_RUNTIME;
   c.kernels = TN_KERNELS;
   c.latency_source = TN_LATENCY_SOURCE;
+  c.counts = TN_COUNTS;
   c.emulated = TN_EMULATED;
   c.clock_hz = TN_CLOCK_HZ;
   c.sram_bytes = TN_SRAM_BYTES;
