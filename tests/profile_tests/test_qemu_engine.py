@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +162,35 @@ def test_tinynas_emulate_serves_the_firmware_on_qemu(firmware_elf: Path) -> None
                 and str(firmware_elf).encode() in _cmdline(p)]  # QEMU stopped with it
 
 
+def test_a_killed_emulate_takes_qemu_with_it(firmware_elf: Path, tmp_path: Path) -> None:
+    import signal
+
+    from helpers import cli_env, tinynas_argv
+
+    elf = tmp_path / "killed.elf"  # a name no other test's QEMU runs
+    elf.write_bytes(firmware_elf.read_bytes())
+    proc = subprocess.Popen(tinynas_argv("emulate", "mps2-an386", "--qemu", elf, "--tcp", "0"),
+                            cwd=REPO, env=cli_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert "socket://" in within(START_S + 20, proc.stdout.readline)
+        assert _running(elf)
+        proc.send_signal(signal.SIGKILL)  # no clean-up code runs
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 20
+        while _running(elf) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(elf)
+    finally:
+        proc.kill()
+
+
+def _running(elf: Path) -> bool:
+    return any(p.name.isdigit() and str(elf).encode() in _cmdline(p)
+               for p in Path("/proc").iterdir())  # fmt: skip
+
+
 def _cmdline(proc_dir: Path) -> bytes:
     try:
         return (proc_dir / "cmdline").read_bytes()
@@ -186,8 +216,16 @@ def test_emulate_qemu_bad_input_is_one_line(args: tuple[str, ...], fragment: str
 # ---- the real firmware: TFLM + CMSIS-NN on QEMU ------------------------------------------------
 # Its build fetches TFLM and CMSIS-NN (or takes local copies): profilers/firmware/README.md,
 # "On QEMU". CI has no network, so these tests run where TINYNAS_QEMU_FIRMWARE names the
-# built ELF (QEMU_MACHINE=mps2-an386) and skip elsewhere.
+# built ELF and skip elsewhere; TINYNAS_QEMU_MACHINE names the machine it was built for
+# (QEMU_MACHINE: mps2-an386, the default, or mps2-an500).
 TFLM_FIRMWARE_VARIABLE = "TINYNAS_QEMU_FIRMWARE"
+TFLM_MACHINE_VARIABLE = "TINYNAS_QEMU_MACHINE"
+
+
+def _tflm_machine() -> str:
+    import os
+
+    return os.environ.get(TFLM_MACHINE_VARIABLE, "mps2-an386")
 
 
 @pytest.fixture(scope="session")
@@ -215,15 +253,18 @@ class TestQemuTflmFirmware(ProfilerTestCase):
 
     @pytest.fixture
     def board_url(self, tflm_firmware_elf: Path) -> Iterator[str]:
-        board = QemuBoard("mps2-an386", tflm_firmware_elf)
+        board = QemuBoard(_tflm_machine(), tflm_firmware_elf)
         try:
             yield board.start()
         finally:
             board.stop()
 
     def test_info_names_tflm_and_cmsis_nn(self, board: BoardInfo) -> None:
-        assert (board.board, board.core, board.emulated) == ("qemu-mps2-an386", "cortex-m4f",
-                                                             True)  # fmt: skip
+        from tinynas.profile._qemu import MACHINES
+
+        machine = _tflm_machine()
+        assert (board.board, board.core, board.emulated) == (f"qemu-{machine}",
+                                                             MACHINES[machine], True)
         assert board.runtime.startswith("tflm ") and board.kernels.startswith("cmsis-nn ")
         assert board.clock_hz == 1_000_000_000 and "instructions" in (board.latency_source or "")
         assert board.counts == "instructions"

@@ -13,6 +13,7 @@ from tinynas.cli._options import (
     SEED,
     devices_dir_option,
     executor_options,
+    force_option,
     json_option,
 )
 
@@ -114,6 +115,71 @@ def validate(dataset: str, data_dir: str | None, device: str, samples: int, epoc
         click.echo(json.dumps(summary, indent=2))
         return
     _summary_screen(summary)
+
+
+@proxies.command("score")
+@click.argument("archs", type=click.Path(dir_okay=False))
+@click.option("--dataset", required=True,
+              help="fashion-mnist, digits, or a path to .npz / an image folder.")
+@click.option("--data-dir", default=None, help="Where to look for the dataset first.")
+@click.option("--metrics", "metric_names", multiple=True,
+              help="Metrics, comma-separated (tinynas proxies list), or auto: the ranker a "
+                   "search would use on this dataset. Default: auto.")
+@click.option("--device", default="nucleo-l4r5zi", show_default=True,
+              help="Board whose budget relu_count_penalized scores against.")
+@click.option("--seed", default=0, show_default=True, type=SEED)
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write the scores as CSV (line, arch_hash, one column per metric).")
+@force_option("the --out file")
+@devices_dir_option
+@json_option("Print JSON to stdout.")
+def score(archs: str, dataset: str, data_dir: str | None, metric_names: tuple[str, ...],
+          device: str, seed: int, out: str | None, force: bool, devices_dir: Path | None,
+          as_json: bool) -> None:
+    """Score your own architectures (ARCHS: one tinynas.arch/1 JSON document per line, e.g.
+    `tinynas arch sample --json | jq -c .` for each) with trainingless metrics, on a seeded
+    batch of the dataset as a search scores. Scores are predictions of trained accuracy,
+    higher is better; a metric that cannot score an architecture leaves it empty (CSV: nan,
+    JSON: null)."""
+    from tinynas.cli._output import check_out_file, refuse_existing, write_output
+    from tinynas.devices import get_device
+    from tinynas.pipeline import score_file
+
+    if out is not None:
+        check_out_file(out, "--out")
+        refuse_existing([out], "--out", force)  # before the scoring, not after
+    board = get_device(device, devices_dir)
+    table = score_file(archs, dataset, _metric_list(metric_names), board, data_dir, seed)
+    if out is not None:
+        write_output(out, table.csv(), "--out")
+    if as_json:
+        click.echo(json.dumps(table.to_dict(), indent=2))
+        return
+    _score_screen(table, out)
+
+
+def _score_screen(table: Any, out: str | None) -> None:
+    from rich import box
+    from rich.table import Table
+
+    shown = Table(title=f"{len(table.rows)} architectures of {table.source} on {table.dataset} "
+                        "(predicted, higher is better)", box=box.SIMPLE_HEAD)  # fmt: skip
+    for header in ("line", "arch_hash", *table.metrics):
+        shown.add_column(header, justify="left" if header == "arch_hash" else "right")
+    for row in table.rows[:20]:
+        shown.add_row(str(row.line), row.arch_hash, *(f"{s:.6g}" for s in row.scores))
+    console = _console()
+    console.print(shown)
+    if len(table.rows) > 20:
+        console.print(f"... {len(table.rows) - 20} more" + ("" if out else "; --out FILE "
+                                                            "writes them all as CSV"))
+    for requested, name in table.resolved.items():
+        console.print(f"{requested} = {name} (the ranker a search uses on {table.dataset})")
+    for name, failed in table.failed.items():
+        if failed:
+            console.print(f"{name} could not score {failed} of them (left empty)")
+    if out:
+        console.print(f"scores written to {out}")
 
 
 def _console() -> Any:

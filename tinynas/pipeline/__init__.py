@@ -16,6 +16,7 @@ from tinynas.pipeline._halving import successive_halving, train_stage
 from tinynas.pipeline._metric import DEFAULT_METRIC, make_metric, resolve_metric
 from tinynas.pipeline._report import ParetoInfo, draw_pareto, pareto_info, write_report
 from tinynas.pipeline._run import METRIC_BATCH, Progress, run_search
+from tinynas.pipeline._score import ScoredArchitecture, ScoreTable, score_file
 from tinynas.pipeline._summary import SearchSummary, TeacherSummary, budget_text
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "ParetoInfo",
     "Progress",
     "SearchConfig",
+    "ScoreTable",
+    "ScoredArchitecture",
     "SearchSummary",
     "TeacherSummary",
     "budget_text",
@@ -39,6 +42,7 @@ __all__ = [
     "resize_batch",
     "resolve_metric",
     "run_search",
+    "score_file",
     "successive_halving",
     "teacher_targets",
     "train_stage",

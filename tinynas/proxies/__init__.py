@@ -46,6 +46,7 @@ from tinynas.proxies._summary import (
 from tinynas.proxies._validate import (
     ValidationConfig,
     default_metrics,
+    score_all,
     validate_proxies,
     validation_architectures,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "paired_difference",
     "proxies_root",
     "scatter_info",
+    "score_all",
     "spearman_rho",
     "summarise",
     "table_rows",

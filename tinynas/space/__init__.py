@@ -25,6 +25,7 @@ from tinynas.space._arch import (
     Pooling,
     canonical,
     read_architecture,
+    read_architecture_lines,
 )
 from tinynas.space._graph import Node, lower, merged_names
 from tinynas.space._mutate import MORPHISMS, mutate
@@ -58,6 +59,7 @@ __all__ = [
     "mutate",
     "problems",
     "read_architecture",
+    "read_architecture_lines",
     "sample",
     "sample_regular",
     "validate",

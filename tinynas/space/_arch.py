@@ -135,6 +135,42 @@ def read_architecture(path: str | Path) -> Architecture:
         raise SearchSpaceError(f"{path}: {e}") from None
 
 
+MAX_JSONL_BYTES = 64 * 1024 * 1024  # tens of thousands of architectures
+
+
+def read_architecture_lines(path: str | Path) -> list[tuple[int, Architecture]]:
+    """The architectures of a JSON Lines file (one tinynas.arch/1 document per line, blank
+    lines skipped), each checked against every rule of the space, with its line number.
+
+    Raises:
+        SearchSpaceError: The file cannot be read, is too large or holds no architecture, or a
+            line is not a valid architecture; the message names the path and the line.
+    """
+    from tinynas.space._validate import validate
+
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_JSONL_BYTES + 1)
+    except OSError as e:
+        raise SearchSpaceError(f"cannot read architectures '{path}': {e.strerror or e}") from None
+    if len(data) > MAX_JSONL_BYTES:
+        raise SearchSpaceError(f"{path}: over {MAX_JSONL_BYTES:,} bytes; split it into smaller "
+                               "files of one architecture JSON per line")  # fmt: skip
+    archs = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            archs.append((number, validate(Architecture.from_json(line))))
+        except SearchSpaceError as e:
+            raise SearchSpaceError(f"{path} line {number}: {e}") from None
+    if not archs:
+        raise SearchSpaceError(f"{path} holds no architecture; write one tinynas.arch/1 JSON "
+                               "per line (tinynas arch sample --json prints one)")  # fmt: skip
+    return archs
+
+
 def _json(text: str | bytes) -> Any:
     if isinstance(text, bytes | bytearray):
         try:
