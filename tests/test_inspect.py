@@ -104,7 +104,8 @@ def test_fit_on_nucleo_f446re_is_the_arithmetic() -> None:
     data = _cli_json(path, "--device", "nucleo-f446re")
     flash, ram = data["fit"]["flash"], data["fit"]["ram"]
     assert flash["value"] == path.stat().st_size + board.firmware_reserve_bytes
-    assert ram["value"] == data["arena_bytes"] + board.runtime_reserve_bytes
+    # the board runs TFLM with CMSIS-NN: its RAM holds the Cortex-M arena
+    assert ram["value"] == data["arena_cortex_m_bytes"] + board.runtime_reserve_bytes
     for row, limit in ((flash, board.flash_bytes), (ram, board.sram_bytes)):
         assert row["limit"] == limit
         assert row["margin"] == limit - row["value"]
@@ -121,6 +122,14 @@ def test_rich_output_shows_summary_ops_and_fit() -> None:
     assert result.returncode == 0, result.stderr
     for text in ("2,656,768", "24,272", "DEPTHWISE_CONV_2D", "1x25x5x64", "predicted", "fit on"):
         assert text in result.stdout
+    lines = result.stdout.splitlines()
+    x86 = next(line for line in lines if "TFLM arena, x86" in line)
+    assert "24,272 B" in x86 and "measured on the host" in x86
+    cortex_m = next(line for line in lines if "TFLM arena, Cortex-M" in line)
+    assert "22,820 B" in cortex_m and "estimated from the file" in cortex_m
+    ram = next(line for line in lines if line.strip().startswith("ram "))
+    assert "estimated Cortex-M arena 22,820" in ram and "fits" in ram
+    assert "RAM: Cortex-M CMSIS-NN arena (estimated)" in result.stdout
 
 
 def test_reader_imports_no_tensorflow() -> None:

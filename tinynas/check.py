@@ -4,15 +4,21 @@ board's flash, RAM and latency budget?
 For each model and board the gate computes three figures, each with where it comes from::
 
     flash   = model file size + the board's firmware_reserve_bytes          (measured + catalogue)
-    RAM     = TFLM arena + the board's runtime_reserve_bytes                (measured + catalogue)
+    RAM     = TFLM arena + the board's runtime_reserve_bytes     (estimated/measured + catalogue)
     latency = the board's per-op cycle model over the model's ops           (predicted)
 
-The arena is measured by loading the model in the TFLite Micro interpreter (x86 reference
-build); on a 32-bit Cortex-M it is a little smaller, so the RAM verdict errs on the safe side.
-An arena larger than the first measuring buffer is measured in a larger one (up to far above
-any board's SRAM, beyond which it is reported as "more than" and fails every board): a valid
-model that is too large is a failed check (exit 1), never an error. A damaged model, or one that
-crashes TFLite Micro (which runs in a worker process), is a ``ModelFileError``.
+Two arena figures are made for every model. The host measurement loads the model in the TFLite
+Micro interpreter (x86 reference build). The Cortex-M figure is estimated from the file for a
+32-bit Cortex-M with CMSIS-NN kernels (:func:`tinynas.inspection.cortex_m_estimate`); it is
+smaller or larger than the x86 one (4-byte pointers; CMSIS-NN's scratch buffers), so neither
+bounds the other. On a board that runs TFLM with CMSIS-NN the RAM verdict uses the Cortex-M
+figure; on any other board, or for a model the Cortex-M estimate does not cover (an op it does
+not model, a model that is not int8), it uses the x86 measurement, and the RAM row says which
+(``CheckRow.basis``). An arena larger than the first measuring buffer is measured in a larger
+one (up to far above any board's SRAM, beyond which it is reported as "more than" and fails
+every board that uses it): a valid model that is too large is a failed check (exit 1), never
+an error. A damaged model, or one that crashes TFLite Micro (which runs in a worker process),
+is a ``ModelFileError``.
 Each figure is held against a limit: the user's (``--max-flash``, ``--max-ram``,
 ``--max-latency``) or, for flash and RAM, the board's own size, whichever is tighter. Latency has
 no limit unless one is given; it is then reported but not checked. A latency prediction that
@@ -21,7 +27,8 @@ a lower bound: held to a limit it fails closed, unless ``Limits.allow_partial_la
 partial figure to the limit instead. Each check reports the model's tensor types.
 
 The report renders as JSON (:meth:`CheckReport.to_dict`) and as JUnit XML (:func:`junit_xml`):
-one ``<testsuite>`` per model and board, one ``<testcase>`` per resource, a ``<failure>`` for an
+one ``<testsuite>`` per model and board (its properties: model, board, sha256, both arena
+figures and the RAM row's basis), one ``<testcase>`` per resource, a ``<failure>`` for an
 over-budget resource and ``<skipped>`` for one without a limit.
 """
 
@@ -33,7 +40,7 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,11 +49,23 @@ from tinynas.convert import start_tflm_worker
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
 from tinynas.estimators import LatencyPrediction, file_op_costs, predict_latency
-from tinynas.inspection import ARENA_SOURCE, InspectReport, fit_rows, inspect_model, types_dict
+from tinynas.inspection import (
+    ARENA_SOURCE,
+    CORTEX_M_SOURCE,
+    InspectReport,
+    fit_rows,
+    inspect_model,
+    types_dict,
+)
 from tinynas.units import format_size
 
 FLASH_SOURCE = "measured: model file size, plus the board's firmware_reserve_bytes (catalogue)"
-RAM_SOURCE = f"{ARENA_SOURCE}, plus the board's runtime_reserve_bytes (catalogue)"
+RESERVE_SOURCE = "plus the board's runtime_reserve_bytes (catalogue)"
+RAM_SOURCE = f"{ARENA_SOURCE}, {RESERVE_SOURCE}"  # the x86 arena
+RAM_CORTEX_M_SOURCE = f"{CORTEX_M_SOURCE}, {RESERVE_SOURCE}"
+RAM_RULE = ("TFLM arena plus the board's runtime_reserve_bytes (catalogue); the arena is the "
+            "Cortex-M CMSIS-NN estimate on a TFLM + CMSIS-NN board, else the x86 measurement "
+            "(each ram row's basis says which and why)")
 LATENCY_SOURCE = "predicted: the board's per-op cycle model"
 
 
@@ -85,6 +104,8 @@ class CheckRow:
     parts: tuple[tuple[str, float], ...] = ()  # (what, amount) adding up to `value`
     uncovered: str = ""  # ops a partial latency prediction lacks, e.g. "SVDF x2"
     fails_closed: bool = False  # partial, held to a limit, and not allowed: fails
+    basis: str = ""  # RAM: which arena the row holds and why (inspection.RamArena.basis)
+    estimated: bool = False  # the value is an estimate (RAM: the Cortex-M arena)
 
     @property
     def partial(self) -> bool:
@@ -92,8 +113,10 @@ class CheckRow:
 
     @property
     def kind(self) -> str:
-        """Where the value comes from, in one word: "measured" or "predicted"."""
-        return "predicted" if self.unit == "ms" else "measured"
+        """Where the value comes from, in one word: "measured", "estimated" or "predicted"."""
+        if self.unit == "ms":
+            return "predicted"
+        return "estimated" if self.estimated else "measured"
 
     @property
     def margin(self) -> float | None:
@@ -141,6 +164,7 @@ class CheckRow:
             "parts": dict(self.parts),
             "partial": self.partial,
             "uncovered": self.uncovered or None,
+            "basis": self.basis or None,
         }
 
 
@@ -158,6 +182,7 @@ class ModelCheck:
     sha256: str
     seconds: float  # wall time of reading the model and measuring its arena
     types: dict[str, Any] = field(default_factory=dict)  # inspection.types_dict of the model
+    arenas: dict[str, Any] = field(default_factory=dict)  # InspectReport.arena_dict()
 
     @property
     def passed(self) -> bool:
@@ -173,6 +198,7 @@ class ModelCheck:
             "device": self.device,
             "sha256": self.sha256,
             "types": self.types,
+            **self.arenas,
             "passed": self.passed,
             "rows": [row.to_dict() for row in self.rows],
         }
@@ -200,7 +226,8 @@ class CheckReport:
             "exit_code": self.exit_code,
             "limits": self.limits.to_dict(),
             "checks": [check.to_dict() for check in self.checks],
-            "provenance": {"flash": FLASH_SOURCE, "ram": RAM_SOURCE, "latency": LATENCY_SOURCE},
+            "provenance": {"flash": FLASH_SOURCE, "ram": RAM_RULE, "latency": LATENCY_SOURCE,
+                           "arena_bytes": ARENA_SOURCE, "arena_cortex_m_bytes": CORTEX_M_SOURCE},
         }
 
 
@@ -223,22 +250,25 @@ def check_models(
         report = inspect_model(path)  # reads the file and measures the arena, once per model
         seconds = time.perf_counter() - started
         digest = hashlib.sha256(report.model.data).hexdigest()
-        types = types_dict(report.model)
+        types, arenas = types_dict(report.model), report.arena_dict()
         for device in devices:
             rows = check_rows(report, device, limits)
-            checks.append(ModelCheck(Path(path), device.name, rows, digest, seconds, types))
+            checks.append(ModelCheck(Path(path), device.name, rows, digest, seconds, types,
+                                     arenas))  # fmt: skip
     return CheckReport(tuple(checks), limits)
 
 
 def check_rows(report: InspectReport, device: Device, limits: Limits) -> tuple[CheckRow, ...]:
     """The flash, RAM and latency rows of one inspected model on one board."""
-    flash, ram = fit_rows(report.model, report.arena, device)
+    flash, ram = fit_rows(report.model, report.arena, device, report.cortex_m)
     latency = predict_latency(file_op_costs(report.model), device)
+    ram_source = RAM_CORTEX_M_SOURCE if ram.estimated else f"{RAM_SOURCE}; {ram.basis}"
+    ram_row = _bytes_row(ram.resource, ram.parts, ram_source, device, ram.limit,
+                         limits.max_ram_bytes, "--max-ram")
     return (
         _bytes_row(flash.resource, flash.parts, FLASH_SOURCE, device, flash.limit,
                    limits.max_flash_bytes, "--max-flash"),
-        _bytes_row(ram.resource, ram.parts, RAM_SOURCE, device, ram.limit,
-                   limits.max_ram_bytes, "--max-ram"),
+        replace(ram_row, basis=ram.basis, estimated=ram.estimated),
         _latency_row(latency, device, limits),
     )  # fmt: skip
 
@@ -319,9 +349,12 @@ def _testsuite(check: ModelCheck, timestamp: str) -> ET.Element:
     suite.set("timestamp", timestamp)
     suite.set("hostname", socket.gethostname() or "localhost")
     properties = ET.SubElement(suite, "properties")
+    arenas = {key: check.arenas.get(key) for key in ("arena_bytes", "arena_cortex_m_bytes")}
+    ram_basis = next((row.basis for row in check.rows if row.basis), None)
     for name, value in (("model", str(check.path)), ("device", check.device),
-                        ("sha256", check.sha256)):  # fmt: skip
-        ET.SubElement(properties, "property", name=name, value=value)
+                        ("sha256", check.sha256), *arenas.items(), ("ram_basis", ram_basis)):
+        if value is not None:
+            ET.SubElement(properties, "property", name=name, value=str(value))
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", f"{check.path.name}_{check.device}")
     classname = f"tinynas.check.{safe}"  # Jenkins splits class names at dots
     for row in check.rows:

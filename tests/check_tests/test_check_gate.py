@@ -1,9 +1,12 @@
 """``tinynas check`` on the MLPerf Tiny reference models against two real catalogue boards.
 
 The expected figures are the published ones of ``shared/fixtures/mlperf-tiny/README.md`` (file
-size and TFLM arena) plus the reserves of ``devices/*.toml``. Of the eight (model, board) pairs
-exactly one is over budget: the visual wake words model needs 103,680 B of arena, and with the
-32 KiB runtime reserve that is 5,376 B more than the NUCLEO-F446RE's 128 KiB of SRAM.
+size and TFLM arena of the x86 build) and the arena a Cortex-M4 firmware with CMSIS-NN reported
+(docs/benchmarks.md), plus the reserves of ``devices/*.toml``. Both boards run TFLM with
+CMSIS-NN, so their RAM is held to the Cortex-M arena. Of the eight (model, board) pairs exactly
+one is over budget: the visual wake words model needs 100,708 B of arena on a Cortex-M (103,680
+B on x86), and with the 32 KiB runtime reserve that is 2,404 B more than the NUCLEO-F446RE's
+128 KiB of SRAM.
 """
 
 from __future__ import annotations
@@ -27,17 +30,18 @@ class Published(NamedTuple):
     file: str
     size_bytes: int
     arena_bytes: int  # TFLM x86 build, RecordingMicroAllocator total
+    cortex_m_bytes: int  # arena_used_bytes() of the Cortex-M4 firmware with CMSIS-NN
 
 
 PUBLISHED = [
-    Published("kws_ref_model.tflite", 53_936, 24_272),
-    Published("vww_96_int8.tflite", 333_288, 103_680),
-    Published("pretrainedResnet_quant.tflite", 98_496, 55_984),
-    Published("ad01_int8.tflite", 276_976, 3_984),
+    Published("kws_ref_model.tflite", 53_936, 24_272, 22_820),
+    Published("vww_96_int8.tflite", 333_288, 103_680, 100_708),
+    Published("pretrainedResnet_quant.tflite", 98_496, 55_984, 54_996),
+    Published("ad01_int8.tflite", 276_976, 3_984, 2_580),
 ]
 BOARDS = ("nucleo-f446re", "nucleo-l4r5zi")
 # The F446RE keeps 256 KiB of its 512 KiB flash for the profiler firmware and 32 KiB of its
-# 128 KiB SRAM for the runtime: VWW is over both (333,288 + 262,144 B of flash, 103,680 + 32,768
+# 128 KiB SRAM for the runtime: VWW is over both (333,288 + 262,144 B of flash, 100,708 + 32,768
 # B of RAM), AD over flash (276,976 + 262,144 B). Everything fits the L4R5ZI.
 OVER_BUDGET = {
     ("vww_96_int8.tflite", "nucleo-f446re"): ["flash", "ram"],
@@ -73,19 +77,23 @@ def test_values_are_the_published_figures_plus_the_board_reserves(report: CheckR
         flash, ram, _ = check.rows
         assert flash.value == pub.size_bytes + board.firmware_reserve_bytes
         assert flash.limit == board.flash_bytes
-        assert ram.value == pub.arena_bytes + board.runtime_reserve_bytes
+        assert ram.value == pub.cortex_m_bytes + board.runtime_reserve_bytes
         assert ram.limit == board.sram_bytes
-        assert dict(ram.parts) == {"TFLM arena": pub.arena_bytes,
+        assert dict(ram.parts) == {"estimated Cortex-M arena": pub.cortex_m_bytes,
                                    "runtime reserve": board.runtime_reserve_bytes}
+        assert ram.kind == "estimated" and ram.basis == "Cortex-M CMSIS-NN arena (estimated)"
+        assert check.arenas == {"arena_bytes": pub.arena_bytes, "arena_exceeds": False,
+                                "arena_cortex_m_bytes": pub.cortex_m_bytes,
+                                "arena_cortex_m_unavailable": None}
 
 
 def test_the_over_budget_row_says_by_how_much(report: CheckReport) -> None:
     check = next(c for c in report.checks if not c.passed)
     flash, row = check.failures
     assert flash.margin == 524_288 - (333_288 + 262_144) == -71_144
-    assert row.margin == 131_072 - (103_680 + 32_768) == -5_376
-    assert "over budget by 5,376 B" in row.describe()
-    assert row.kind == "measured" and "TFLM" in row.source
+    assert row.margin == 131_072 - (100_708 + 32_768) == -2_404
+    assert "over budget by 2,404 B" in row.describe()
+    assert row.kind == "estimated" and "Cortex-M" in row.source
 
 
 def test_latency_is_predicted_and_unchecked_without_a_limit(report: CheckReport,
@@ -102,7 +110,7 @@ def test_latency_is_predicted_and_unchecked_without_a_limit(report: CheckReport,
 def test_user_limits_tighten_the_board_and_latency_is_checked(fixtures_dir: Path) -> None:
     board = get_device("nucleo-l4r5zi")
     kws = fixtures_dir / "kws_ref_model.tflite"
-    ram_needed = 24_272 + board.runtime_reserve_bytes  # 57,040 B
+    ram_needed = 22_820 + board.runtime_reserve_bytes  # 55,588 B: the Cortex-M arena
     tight = check_models([kws], [board], Limits(max_ram_bytes=ram_needed - 1, max_latency_ms=1.0))
     flash, ram, latency = tight.checks[0].rows
     assert (ram.limit, ram.margin, ram.ok) == (ram_needed - 1, -1, False)
@@ -194,12 +202,21 @@ def test_cli_json_and_junit_for_four_models_on_two_boards(
     root = validate_junit(junit)
     assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("24", "3", "8")
     messages = [f.get("message", "") for f in root.findall("./testsuite/testcase/failure")]
-    assert len(messages) == 3 and any("over budget by 5,376 B" in m for m in messages)
+    assert len(messages) == 3 and any("over budget by 2,404 B" in m for m in messages)
     assert any("over budget by 71,144 B" in m for m in messages)
     suite = next(s for s in root if s.find("./testcase/failure") is not None)
     assert suite.get("name") == "vww_96_int8.tflite on nucleo-f446re"
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["device"] == "nucleo-f446re" and props["sha256"].startswith("597a384c8c2c")
+    assert (props["arena_bytes"], props["arena_cortex_m_bytes"]) == ("103680", "100708")
+    assert props["ram_basis"] == "Cortex-M CMSIS-NN arena (estimated)"
+    vww = next(c for c in data["checks"] if c["model"].endswith("vww_96_int8.tflite"))
+    assert (vww["arena_bytes"], vww["arena_cortex_m_bytes"]) == (103_680, 100_708)
+    ram = next(r for r in vww["rows"] if r["resource"] == "ram")
+    assert ram["value"] == 100_708 + 32_768 and ram["kind"] == "estimated"
+    assert ram["basis"] == "Cortex-M CMSIS-NN arena (estimated)"
+    assert "Cortex-M" in data["provenance"]["ram"]
+    assert data["provenance"]["arena_bytes"].startswith("measured on the host")
 
 
 def test_junit_read_by_a_junit_library(fixtures_dir: Path, tmp_path: Path, run_cli: Any) -> None:
@@ -234,7 +251,9 @@ def test_cli_table_marks_the_over_budget_row(fixtures_dir: Path, run_cli: Any) -
     assert len(marked) == 2
     assert "vww_96_int8.tflite" in marked[0]
     assert " flash " in marked[0] and "-71,144 B" in marked[0]
-    assert " ram " in marked[1] and "-5,376 B" in marked[1]
+    assert " ram " in marked[1] and "-2,404 B" in marked[1] and "estimated (Cortex-M)" in marked[1]
+    assert ("vww_96_int8.tflite: TFLM arena x86 103,680 B (measured on the host), Cortex-M "
+            "CMSIS-NN 100,708 B (estimated)") in result.stdout
     summary = "check failed: 1 of 2 over budget (vww_96_int8.tflite on nucleo-f446re: flash, ram)"
     assert summary in result.stdout
 

@@ -6,6 +6,8 @@ import pytest
 
 from tinynas.devices import get_device
 from tinynas.estimators import (
+    ARENA_CORTEX_M,
+    ARENA_X86,
     Buffer,
     arena,
     estimate,
@@ -24,16 +26,16 @@ IMAGE = Architecture(
     (28, 28, 1), 10, (ConvBlock((conv(4, s=2), dw(), pw(8, batch_norm=True))),),
     Pooling("avg", 2), (20,),
 )
-# op, MACs, output elements; MACs: conv oh*ow*cout*kh*kw*cin, depthwise oh*ow*c*kh*kw,
-# dense in*out (μNAS's formulas)
+# op, MACs, output elements, window elements; MACs: conv oh*ow*cout*kh*kw*cin, depthwise
+# oh*ow*c*kh*kw, dense in*out (μNAS's formulas); windows: oh*ow*kh*kw, pooling outputs*window
 IMAGE_OPS = [
-    ("CONV_2D", 14 * 14 * 4 * 3 * 3 * 1, 14 * 14 * 4),
-    ("DEPTHWISE_CONV_2D", 14 * 14 * 4 * 3 * 3, 14 * 14 * 4),
-    ("CONV_2D", 14 * 14 * 8 * 1 * 1 * 4, 14 * 14 * 8),
-    ("AVERAGE_POOL_2D", 0, 7 * 7 * 8),
-    ("RESHAPE", 0, 392),
-    ("FULLY_CONNECTED", 392 * 20, 20),
-    ("FULLY_CONNECTED", 20 * 10, 10),
+    ("CONV_2D", 14 * 14 * 4 * 3 * 3 * 1, 14 * 14 * 4, 14 * 14 * 3 * 3),
+    ("DEPTHWISE_CONV_2D", 14 * 14 * 4 * 3 * 3, 14 * 14 * 4, 14 * 14 * 3 * 3),
+    ("CONV_2D", 14 * 14 * 8 * 1 * 1 * 4, 14 * 14 * 8, 14 * 14),
+    ("AVERAGE_POOL_2D", 0, 7 * 7 * 8, 7 * 7 * 8 * 2 * 2),
+    ("RESHAPE", 0, 392, 0),
+    ("FULLY_CONNECTED", 392 * 20, 20, 0),
+    ("FULLY_CONNECTED", 20 * 10, 10, 0),
 ]
 
 # 10x10x1 -> conv 3x3 (3) 10x10x3 = 300 B -> conv 3x3/2 (2) 5x5x2 = 50 B -> flatten 50 B
@@ -43,8 +45,9 @@ CHAIN = Architecture((10, 10, 1), 10, (ConvBlock((conv(3), conv(2, s=2))),))
 
 def test_macs_follow_the_formulas() -> None:
     assert [(op.op, op.macs) for op in tflite_graph(IMAGE).ops] == [
-        (name, m) for name, m, _ in IMAGE_OPS
+        (name, m) for name, m, _, _ in IMAGE_OPS
     ]
+    assert [op.window_elements for op in tflite_graph(IMAGE).ops] == [w for *_, w in IMAGE_OPS]
     assert macs(IMAGE) == 7056 + 7056 + 6272 + 7840 + 200 == 28424
 
 
@@ -113,9 +116,12 @@ def test_estimate_without_a_device_has_no_latency() -> None:
     assert est.latency_ms is None and est.latency_source is None
     assert est.macs == 28424 and est.params == 8198 and est.unas_peak_bytes == 2352
     assert est.arena_bytes == arena(IMAGE).total_bytes
+    assert est.arena_source == ARENA_X86 and est.arena_x86_bytes == est.arena_bytes
     d = est.to_dict()
-    assert d["provenance"] == {k: "estimated" for k in
-                               ("params", "macs", "flash_bytes", "arena_bytes", "unas_peak_bytes")}
+    assert d["provenance"] == {
+        **{k: "estimated" for k in ("params", "macs", "flash_bytes", "unas_peak_bytes")},
+        "arena_bytes": ARENA_X86, "arena_x86_bytes": ARENA_X86,
+    }
 
 
 def test_estimate_with_a_device_predicts_latency() -> None:
@@ -123,16 +129,19 @@ def test_estimate_with_a_device_predicts_latency() -> None:
     est = estimate(IMAGE, device)
     d = est.to_dict()
     assert d["provenance"]["latency_ms"] == "predicted"
-    for key in ("params", "macs", "flash_bytes", "arena_bytes", "unas_peak_bytes"):
+    for key in ("params", "macs", "flash_bytes", "unas_peak_bytes"):
         assert d["provenance"][key] == "estimated"
+    assert d["provenance"]["arena_bytes"] == ARENA_CORTEX_M  # the board runs CMSIS-NN
     assert est.latency_source == device.latency.source
 
-    # cycles = per_mac * MACs + per_output * outputs + per_op, summed, over the core clock
+    # cycles = per_mac * MACs + per_output * outputs + per_window * windows + per_op, summed,
+    # over the core clock
     table = device.latency.ops
     cycles = 0.0
-    for op, op_macs, out in IMAGE_OPS:
+    for op, op_macs, out, window in IMAGE_OPS:
         c = table[op] if op in table else table["default"]
-        cycles += c.cycles_per_mac * op_macs + c.cycles_per_output * out + c.cycles_per_op
+        cycles += (c.cycles_per_mac * op_macs + c.cycles_per_output * out
+                   + c.cycles_per_window_element * window + c.cycles_per_op)
     assert est.latency_ms == pytest.approx(1000.0 * cycles / device.clock_hz, rel=1e-12)
     assert est.latency_ms > 0
 

@@ -192,6 +192,11 @@ def test_check_gates_float_int16x8_and_int8_models_and_reports_their_types(
         ram = next(r for r in check["rows"] if r["resource"] == "ram")
         assert ram["parts"]["TFLM arena"] == tflm_arena_bytes(path)
         assert ram["value"] == tflm_arena_bytes(path) + board.runtime_reserve_bytes
+        # a CMSIS-NN board, but no Cortex-M estimate: the x86 figure, and why
+        assert ram["basis"].startswith("x86 TFLM arena (measured): no Cortex-M arena model for")
+        assert check["arena_cortex_m_bytes"] is None
+    assert [c["arena_cortex_m_unavailable"] for c in checks[:2]] == [
+        "no Cortex-M arena model for float models", "no Cortex-M arena model for int16x8 models"]
     text = run_cli("check", *paths, "--device", BOARD)
     assert "int16x8_conv.tflite: int16x8 (input int16, output int16" in text.stdout
 

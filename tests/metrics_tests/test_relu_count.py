@@ -83,7 +83,7 @@ def test_penalized_equals_relu_count_when_the_network_fits() -> None:
 
 def test_penalized_applies_the_penalty_to_the_binding_resource() -> None:
     board = get_device("nucleo-l4r5zi")
-    est = estimate(KNOWN)
+    est = estimate(KNOWN, board)  # the board's arena: Cortex-M with CMSIS-NN
     tight = dataclasses.replace(  # RAM budget half the arena, flash budget twice the file
         board, sram_bytes=board.runtime_reserve_bytes + est.arena_bytes // 2,
         flash_bytes=board.firmware_reserve_bytes + 2 * est.flash_bytes)
@@ -107,7 +107,7 @@ def test_penalized_counts_latency_only_with_a_latency_budget() -> None:
 
 def test_penalized_takes_the_limits_of_a_search_budget() -> None:
     board = get_device("nucleo-l4r5zi")
-    arena = estimate(KNOWN).arena_bytes
+    arena = estimate(KNOWN, board).arena_bytes
     budget = Budget.for_device(board, max_ram_bytes=arena // 4)
     metric = get_metric("relu_count_penalized", device=board, budget=budget)
     assert metric.binding(KNOWN) == ("ram", pytest.approx(arena / (arena // 4)))  # type: ignore[attr-defined]

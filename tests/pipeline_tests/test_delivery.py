@@ -3,6 +3,7 @@ the final budget gate, and the run folder guard."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,6 +90,41 @@ def test_a_converted_model_measured_over_the_budget_is_removed(tmp_path: Path) -
     with pytest.raises(TinyNASError, match=r"flash 1001 B > 1000 B, measured\); nothing was"):
         _deliver_within(Budget(flash_bytes=1000), 1001, 4000, result)
     assert not any(f.exists() for f in files)
+
+
+def test_a_converted_model_over_the_ram_budget_names_the_arena_it_was_held_to(
+    tmp_path: Path,
+) -> None:
+    files = [tmp_path / n for n in ("model.tflite", "model_data.cc", "model_data.h",
+                                    "model_card.json")]
+    for f in files:
+        f.write_bytes(b"x")
+    result = SimpleNamespace(tflite_path=files[0], card_path=files[3], c_array=SimpleNamespace(
+        source_path=files[1], header_path=files[2]))
+    with pytest.raises(TinyNASError, match=r"\(ram 4001 B > 4000 B, Cortex-M CMSIS-NN arena "
+                                           r"\(estimated\)\); nothing was delivered"):
+        _deliver_within(Budget(ram_bytes=4000), 1000, 4001, result,
+                        "Cortex-M CMSIS-NN arena (estimated)")
+    assert not any(f.exists() for f in files)
+
+
+def test_the_summary_states_both_arenas_and_the_one_the_verdict_held() -> None:
+    from tinynas.estimators import ARENA_CORTEX_M
+    from tinynas.pipeline import SearchSummary
+
+    fields = {f.name: 0 for f in dataclasses.fields(SearchSummary)
+              if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    fields.update(device="nucleo-l4r5zi", arena_bytes=24_272, arena_estimated_bytes=22_820)
+    summary = SearchSummary(**fields, arena_cortex_m_bytes=22_820,  # type: ignore[arg-type]
+                            arena_estimated_source=ARENA_CORTEX_M,
+                            ram_basis="Cortex-M CMSIS-NN arena (estimated)")
+    assert summary.ram_text() == (
+        "TFLM arena 24,272 B measured on the host (x86 build), 22,820 B estimated for a "
+        "Cortex-M with CMSIS-NN; estimated from the architecture 22,820 B (cortex-m cmsis-nn); "
+        "fit verdict on nucleo-l4r5zi: Cortex-M CMSIS-NN arena (estimated)")
+    assert summary.to_dict()["arena_cortex_m_bytes"] == 22_820
+    assert "x86" in summary.provenance["arena_bytes"]
+    assert "Cortex-M" in summary.provenance["arena_cortex_m_bytes"]
 
 
 def test_a_new_run_never_starts_among_a_users_files(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ SUMMARY_FIELDS = {
     "rejected", "scored", "trained", "seconds", "train_device", "candidate_id", "hash",
     "architecture", "float_accuracy", "int8_accuracy", "flash_bytes", "flash_estimated_bytes",
     "arena_bytes", "arena_estimated_bytes", "unas_peak_bytes", "latency_ms", "provenance",
-    "teacher", "executor",
+    "teacher", "executor", "arena_cortex_m_bytes", "arena_estimated_source", "ram_basis",
 }
 
 pytestmark = [pytest.mark.slow, pytest.mark.cli]
@@ -67,6 +67,12 @@ def test_prints_a_complete_consistent_summary(summary: dict[str, Any]) -> None:
     assert 0.0 <= summary["float_accuracy"] <= 1.0 and 0.0 <= summary["int8_accuracy"] <= 1.0
     assert summary["provenance"]["latency_ms"] == "predicted"
     assert summary["provenance"]["flash_bytes"].startswith("measured")
+    # stm32 runs TFLM with CMSIS-NN: the search and the delivery held the Cortex-M arena
+    assert summary["arena_estimated_source"] == "cortex-m cmsis-nn (estimated)"
+    assert summary["ram_basis"] == "Cortex-M CMSIS-NN arena (estimated)"
+    assert summary["arena_cortex_m_bytes"] == pytest.approx(summary["arena_estimated_bytes"],
+                                                            rel=0.01)
+    assert summary["arena_cortex_m_bytes"] <= MAX_RAM_BYTES
 
 
 def test_the_files_match_the_summary(summary: dict[str, Any], root: Path) -> None:
@@ -79,6 +85,8 @@ def test_the_files_match_the_summary(summary: dict[str, Any], root: Path) -> Non
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()
     assert summary["hash"] in report and f"{summary['flash_bytes']:,} B .tflite" in report
+    assert f"TFLM arena {summary['arena_bytes']:,} B measured on the host (x86 build), " \
+           f"{summary['arena_cortex_m_bytes']:,} B estimated for a Cortex-M" in report
     carray = (out / "model_data.cc").read_text().split("{", 1)[1]
     assert bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})", carray)) == tflite
     header = (out / "model_data.h").read_text()

@@ -45,7 +45,7 @@ _HELP = {
     "emulate": "Run an emulated board that speaks the profiler protocol.",
     "export": "Write model.tflite, model_data.cc/.h and model_card.json for a model.",
     "flash": "Put firmware or a model on a board through pyocd.",
-    "inspect": "Ops, params, MACs, flash and the measured TFLM arena of an int8 .tflite.",
+    "inspect": "Ops, params, MACs, flash, TFLM arena and fit of a .tflite.",
     "ports": "Serial ports of attached boards, matched by the catalogue's USB ids.",
     "profile": "Measure a model's latency on a board (or an emulated one) over serial.",
     "proxies": "Trainingless metrics: list them, or validate them on your data.",

@@ -69,8 +69,13 @@ def _print_estimate(arch: Any, est: Any, device: Any) -> None:
                       "yes" if node.batch_norm else "", "yes" if node.relu else "")
     console.print(table)
     console.print(f"params {est.params:,}   MACs {est.macs:,}   (estimated)")
+    from tinynas.estimators import ARENA_X86
+
+    x86 = "" if est.arena_source == ARENA_X86 or est.arena_x86_bytes is None \
+        else f" (x86 build {est.arena_x86_bytes:,} B)"
     console.print(f"flash {est.flash_bytes:,} B (.tflite, estimated)   TFLM arena "
-                  f"{est.arena_bytes:,} B (estimated)   μNAS peak {est.unas_peak_bytes:,} B")
+                  f"{est.arena_bytes:,} B, {est.arena_source}{x86}   μNAS peak "
+                  f"{est.unas_peak_bytes:,} B")
     if device is not None:
         console.print(f"latency on {device.name}: {est.latency_ms:.2f} ms (predicted; "
                       f"{est.latency_source})")

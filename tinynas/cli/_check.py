@@ -72,8 +72,11 @@ def _table(report: CheckReport) -> Table:
         for row in check.rows:
             style = None if row.ok else "red"
             value = (">= " if row.partial else "") + _cell(row.value, row.unit)
+            kind = row.kind
+            if row.basis:  # which arena: the Cortex-M estimate or the x86 measurement
+                kind += " (Cortex-M)" if row.estimated else " (x86)"
             table.add_row(check.path.name, check.device, row.resource,
-                          value, row.kind, _cell(row.limit, row.unit),
+                          value, kind, _cell(row.limit, row.unit),
                           _cell(row.margin, row.unit, signed=True), row.limit_source,
                           _verdict(row), style=style)  # fmt: skip
     return table
@@ -102,15 +105,41 @@ def _types_lines(report: CheckReport) -> list[str]:
     return list(seen.values())
 
 
+def _arena_lines(report: CheckReport) -> list[str]:
+    """Per model: the x86 arena measured on the host and the Cortex-M estimate, or why there is
+    none and the CMSIS-NN boards whose RAM row holds the x86 figure instead."""
+    from tinynas.inspection import X86_BASIS
+
+    lines: dict[str, str] = {}
+    fallback: dict[str, dict[str, None]] = {}  # model -> its CMSIS-NN boards, in order
+    for check in report.checks:
+        a = check.arenas
+        if not a:
+            continue
+        x86 = f"{'more than ' if a['arena_exceeds'] else ''}{a['arena_bytes']:,} B"
+        why = a["arena_cortex_m_unavailable"]
+        cortex = f"no Cortex-M estimate ({why})" if why is not None else \
+            f"Cortex-M CMSIS-NN {a['arena_cortex_m_bytes']:,} B (estimated)"
+        lines.setdefault(check.path.name, f"{check.path.name}: TFLM arena x86 {x86} (measured "
+                                          f"on the host), {cortex}")
+        if why is not None and any(row.basis == f"{X86_BASIS}: {why}" for row in check.rows):
+            fallback.setdefault(check.path.name, {})[check.device] = None
+    for name, boards in fallback.items():
+        lines[name] += f"; RAM uses the x86 figure on {', '.join(boards)}"
+    return list(lines.values())
+
+
 def _print(report: CheckReport) -> None:
     console = _console()
     console.print(_table(report))
-    for line in _types_lines(report):
+    for line in _types_lines(report) + _arena_lines(report):
         console.print(line, markup=False, highlight=False)
     console.print(_summary(report), markup=False, highlight=False)
     console.print(
-        "flash and RAM: measured (file size; TFLM arena, x86 reference build) plus the "
-        "board's reserves; latency: predicted by the board's cycle model",
+        "flash: model file plus the board's firmware reserve (measured); RAM: TFLM arena plus "
+        "the board's runtime reserve, the arena estimated for a Cortex-M on TFLM + CMSIS-NN "
+        "boards, else measured on the host (x86 build); latency: predicted by the board's "
+        "cycle model",
         style="dim",
     )
 
@@ -162,11 +191,14 @@ def check(
     """Gate MODELS (.tflite: int8, int16x8, float or mixed) on a board: exit 0 when every limit
     holds, 1 when any is exceeded, 2 for bad input.
 
-    Flash is the model file plus the board's firmware reserve; RAM is the TFLM arena (measured by
-    loading the model in TFLite Micro) plus the runtime reserve; latency is the board's
-    prediction. Without --max-flash / --max-ram the limits are the board's flash and SRAM. A
-    latency prediction that lacks some op's cost is partial and fails --max-latency unless
-    --allow-partial-latency is given. Each model's tensor types are reported.
+    Flash is the model file plus the board's firmware reserve; RAM is the TFLM arena plus the
+    runtime reserve, the arena being estimated for a Cortex-M on a board that runs TFLM with
+    CMSIS-NN, else (or for ops that estimate does not model) measured by loading the model in
+    TFLite Micro on the host (x86 build); latency is the board's prediction. Without
+    --max-flash / --max-ram the limits are the board's flash and SRAM. A latency prediction
+    that lacks some op's cost is partial and fails --max-latency unless
+    --allow-partial-latency is given. Each model's tensor types and both arena figures are
+    reported.
     """
     import json
     import sys

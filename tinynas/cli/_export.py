@@ -46,13 +46,18 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f} %"
 
 
+def _cortex_m(card: dict[str, Any]) -> str:
+    arena = card.get("tflm_arena_cortex_m_bytes")
+    return "" if arena is None else f", {arena:,} B (estimated, Cortex-M CMSIS-NN)"
+
+
 def _summary_lines(result: ExportResult) -> list[str]:
     card, v = result.card, result.verification
     acc = card["accuracy"]
     lines = [
         f"exported {card['name']} to {result.out_dir}/",
         f"  model.tflite      {card['flash_bytes']:,} B (measured), TFLM arena "
-        f"{card['tflm_arena_bytes']:,} B (measured, x86 build)",
+        f"{card['tflm_arena_bytes']:,} B (measured, x86 build)" + _cortex_m(card),
         f"  model_data.cc/.h  {result.c_array.data_symbol}[], {result.c_array.length_symbol} "
         "(16-byte aligned)",
         f"  model_card.json   input scale {card['input']['scale']:.6g}, zero point "

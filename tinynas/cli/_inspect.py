@@ -1,4 +1,5 @@
-"""``tinynas inspect``: ops, types, params, MACs, flash, measured TFLM arena and fit of a model."""
+"""``tinynas inspect``: ops, types, params, MACs, flash, TFLM arena (measured on the host, and
+estimated for a Cortex-M with CMSIS-NN) and fit of a model."""
 
 from __future__ import annotations
 
@@ -54,8 +55,11 @@ def _summary_rows(report: InspectReport) -> list[tuple[str, str, str]]:
         ("params", f"{m.params:,}", src["params"]),
         ("MACs", f"{m.macs:,}", src["macs"]),
         ("element ops", f"{m.element_ops:,}", src["element_ops"]),
-        ("TFLM arena", _kb(report.arena.total_bytes), src["arena_bytes"]),
+        ("TFLM arena, x86", _kb(report.arena.total_bytes), src["arena_bytes"]),
     ]  # fmt: skip
+    if report.cortex_m.total_bytes is not None:
+        rows.append(("TFLM arena, Cortex-M", _kb(report.cortex_m.total_bytes),
+                     src["arena_cortex_m_bytes"]))
     if m.uncounted_ops:
         names = ", ".join(sorted({op.op for op in m.uncounted_ops}))
         rows.append(("not counted", f"{len(m.uncounted_ops)} op(s): {names}",
@@ -107,7 +111,9 @@ def _fit_table(report: InspectReport) -> Table:
     from rich.table import Table
 
     name = report.device.name if report.device else "?"
-    table = Table(title=f"fit on {name} (bytes)", box=box.SIMPLE_HEAD)
+    basis = next((row.basis for row in report.fit if row.basis), "")
+    table = Table(title=f"fit on {name} (bytes)", box=box.SIMPLE_HEAD,
+                  caption=f"RAM: {basis}" if basis else None, caption_justify="left")
     table.add_column("resource")
     table.add_column("needed")
     for header in ("value", "limit", "margin"):
@@ -139,12 +145,14 @@ def _print_report(report: InspectReport) -> None:
 def inspect_cmd(
     model: Path, device_name: str | None, strict: bool, devices_dir: Path | None, as_json: bool
 ) -> None:
-    """Ops, tensor types, params, MACs, flash and the measured TFLM arena of MODEL.tflite
-    (int8, int16x8, float or mixed: any model TFLite Micro runs).
+    """Ops, tensor types, params, MACs, flash and the TFLM arena of MODEL.tflite (int8,
+    int16x8, float or mixed: any model TFLite Micro runs): measured on the host (x86 build) and,
+    for an int8 model of the ops it models, estimated for a Cortex-M with CMSIS-NN.
 
     With --device, also the predicted latency and whether the model fits the board's flash
-    and SRAM. Ops without a count or a latency cost are listed, and the prediction is marked
-    partial (a lower bound).
+    and SRAM: on a board that runs TFLM with CMSIS-NN the RAM fit uses the Cortex-M estimate,
+    elsewhere (or without that estimate) the x86 measurement, and says which. Ops without a
+    count or a latency cost are listed, and the prediction is marked partial (a lower bound).
     """
     import json
 

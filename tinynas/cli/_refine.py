@@ -48,7 +48,8 @@ def refine(run: str, candidate_id: int | None, method: str, epochs: float, lam: 
     click.echo(f"refined candidate {summary['from_candidate']} with {method}: widths "
                f"{summary['widths']} ({summary['narrowed']} steps narrowed to fit)")
     e = summary["estimate"]
-    click.echo(f"flash {e['flash_bytes']:,} B, arena {e['arena_bytes']:,} B (estimated), "
+    click.echo(f"flash {e['flash_bytes']:,} B (estimated), arena {e['arena_bytes']:,} B "
+               f"({e.get('arena_source', 'estimated')}), "
                f"latency {e['latency_ms']:.2f} ms (predicted)")
     int8 = summary["int8_accuracy"]
     click.echo(f"test accuracy: float {summary['test_accuracy']:.2%}, int8 "

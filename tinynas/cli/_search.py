@@ -53,8 +53,7 @@ def _summary_screen(s: SearchSummary) -> None:
                                  "(test split, measured)")
     table.add_row("flash", f"{s.flash_bytes:,} B .tflite (estimated "
                            f"{s.flash_estimated_bytes:,} B)")
-    table.add_row("RAM", f"{s.arena_bytes:,} B TFLM arena, measured (estimated "
-                         f"{s.arena_estimated_bytes:,} B)")
+    table.add_row("RAM", s.ram_text())
     table.add_row("latency", f"{format_latency(s.latency_ms)} on {s.device} (predicted)")
     table.add_row("files", f"{s.out}/: model.tflite, model_data.cc/.h, model_card.json, "
                            "architecture.json, report.md, pareto.png")

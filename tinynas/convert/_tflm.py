@@ -2,8 +2,10 @@
 
 The `tflite-micro` wheel is TFLM built for x86 with reference kernels. Its interpreter has no
 arena getter: `print_allocations()` writes the RecordingMicroAllocator report to the C-level
-stderr, which is captured at the file-descriptor level. On x86 pointers are 8 bytes, so the
-figure is a little larger than the same model's arena on a 32-bit Cortex-M.
+stderr, which is captured at the file-descriptor level. It is the host's figure: on x86
+pointers are 8 bytes, so TFLM's own structures take less room on a 32-bit Cortex-M, but
+optimized kernels such as CMSIS-NN ask for scratch buffers the reference kernels do not, so a
+Cortex-M arena may be smaller or larger (`tinynas.estimators.cortex_m_file_arena` estimates it).
 
 Every model is checked by :func:`tinynas.tflite_file.verify_tflite` first, and the interpreter
 runs in a worker process (:mod:`tinynas.convert._worker`): a model that crashes TFLite Micro is

@@ -1,7 +1,9 @@
 """Resource estimators: pure functions of the architecture, no tensors and no TensorFlow.
 
 `estimate(arch, device)` gathers them; every figure it returns is an estimate (flash, arena,
-MACs, params) or a prediction (latency), never a measurement.
+MACs, params) or a prediction (latency), never a measurement. Its arena is the one the device
+allocates: the 32-bit Cortex-M figure with CMSIS-NN kernels (`cortex_m_arena`) for a board that
+runs TFLM with CMSIS-NN, else TFLM's x86 reference build (`arena`); `arena_source` says which.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from tinynas.estimators._cortex_m import (
     cortex_m_file_arena,
     cortex_m_ops,
 )
-from tinynas.estimators._estimate import Estimate, estimate
+from tinynas.estimators._estimate import (
+    ARENA_CORTEX_M,
+    ARENA_X86,
+    Estimate,
+    cortex_m_board,
+    estimate,
+)
 from tinynas.estimators._latency import (
     LatencyPrediction,
     OpCost,
@@ -53,6 +61,8 @@ from tinynas.estimators._resources import (
 from tinynas.estimators._tflite_graph import Activation, Op, TFLiteGraph, tflite_graph
 
 __all__ = [
+    "ARENA_CORTEX_M",
+    "ARENA_X86",
     "Activation",
     "ArenaEstimate",
     "Budget",
@@ -76,6 +86,7 @@ __all__ = [
     "cmsis_conv_scratch_bytes",
     "cmsis_depthwise_scratch_bytes",
     "cortex_m_arena",
+    "cortex_m_board",
     "cortex_m_file_arena",
     "cortex_m_ops",
     "estimate",

@@ -20,7 +20,7 @@ from tinynas.devices import Device
 from tinynas.estimators import estimate, file_op_costs, predict_latency
 from tinynas.export._carray import ALIGNMENT_BYTES, CArray
 from tinynas.export._verify import Verification
-from tinynas.inspection import ARENA_SOURCE, fit_rows
+from tinynas.inspection import ARENA_SOURCE, CORTEX_M_SOURCE, cortex_m_estimate, fit_rows
 from tinynas.space import Architecture
 from tinynas.tflite_file import TFLiteModel
 
@@ -83,14 +83,16 @@ def quantization_note(float_accuracy: float | None, int8_accuracy: float | None)
 def _boards(inputs: CardInputs) -> dict[str, dict[str, Any]]:
     """Per catalogue board: predicted latency and whether flash and RAM fit."""
     boards = {}
+    cortex_m = cortex_m_estimate(inputs.model)
     for device in inputs.devices:
         latency = predict_latency(file_op_costs(inputs.model), device)
-        flash, ram = fit_rows(inputs.model, inputs.arena, device)
+        flash, ram = fit_rows(inputs.model, inputs.arena, device, cortex_m)
         boards[device.name] = {
             "latency_ms": round(latency.latency_ms, 4),
             "latency_source": latency.source,
             "flash_needed_bytes": flash.value,
             "ram_needed_bytes": ram.value,
+            "ram_basis": ram.basis,
             "fits": flash.ok and ram.ok,
         }
     return boards
@@ -129,9 +131,12 @@ def _provenance(inputs: CardInputs) -> dict[str, str]:
         "model.size_bytes": "measured: size of model.tflite",
         "model.params, model.macs": "computed from the graph of model.tflite",
         "tflm_arena_bytes": ARENA_SOURCE,
+        "tflm_arena_cortex_m_bytes": f"{CORTEX_M_SOURCE}; null: none for this model",
         "estimates": "estimated from the architecture alone (tinynas.estimators)",
         "boards.*.latency_ms": "predicted: each board's per-op cycle model (latency_source)",
-        "boards.*.fits": "measured flash and arena plus each board's reserves (catalogue)",
+        "boards.*.fits": "file size and TFLM arena plus each board's reserves (catalogue); the "
+                         "arena is the Cortex-M estimate on TFLM + CMSIS-NN boards, else the x86 "
+                         "measurement (ram_basis says which)",
         "accuracy.float": "given by the caller" if given
         else "measured: the float torch network on the test inputs",
         "accuracy.int8": "measured: the int8 model in the TFLM interpreter on the test inputs",
@@ -161,6 +166,7 @@ def model_card(inputs: CardInputs) -> dict[str, Any]:
                     "alignment_bytes": ALIGNMENT_BYTES},
         "flash_bytes": model.size_bytes,
         "tflm_arena_bytes": inputs.arena.total_bytes,
+        "tflm_arena_cortex_m_bytes": cortex_m_estimate(model).total_bytes,
         "estimates": {"flash_bytes": est.flash_bytes, "arena_bytes": est.arena_bytes},
         "accuracy": accuracy,
         "quantization_note": quantization_note(accuracy["float"], accuracy["int8"]),

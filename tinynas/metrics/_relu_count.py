@@ -136,7 +136,7 @@ class ReluCountPenalizedMetric(BaseMetric):
     def fractions(self, arch: Architecture) -> dict[str, float]:
         """Each estimated resource of `arch` as a fraction of its limit."""
         flash_limit, ram_limit, latency_limit = self.limits
-        est = estimate(arch, self.device if latency_limit else None)
+        est = estimate(arch, self.device)  # the board's arena (Cortex-M on CMSIS-NN boards)
         out = {}
         if flash_limit:
             out["flash"] = est.flash_bytes / flash_limit

@@ -30,6 +30,8 @@ class Finished:
     flash_bytes: int  # the .tflite file
     arena_bytes: int  # measured in TFLM (x86 reference build)
     export: Any  # tinynas.export.ExportResult
+    arena_cortex_m_bytes: int | None = None  # estimated from the .tflite (Cortex-M, CMSIS-NN)
+    ram_basis: str = ""  # which arena the RAM verdict held and why (inspection.RamArena)
 
 
 def finish(
@@ -54,12 +56,16 @@ def finish(
     jobs of `executor` (this process by default), like the halving's.
 
     The winner is held to `budget` whatever path chose it: by its estimates before it is
-    trained, and by the measured file size and TFLM arena once it is converted; a model over
-    the budget is not delivered (its files are removed) and the run fails with the reason.
+    trained, and by the measured file size and TFLM arena once it is converted (on a board that
+    runs TFLM with CMSIS-NN, the Cortex-M arena estimated from the .tflite; else the arena
+    measured in TFLM's x86 build); a model over the budget is not delivered (its files are
+    removed) and the run fails with the reason.
     """
     import torch
 
     from tinynas.export import export_model
+    from tinynas.inspection import cortex_m_estimate, ram_arena
+    from tinynas.tflite_file import read_tflite
     from tinynas.train import fit_inputs, save_net
 
     over = budget.violations(estimate(winner.architecture, device))
@@ -89,7 +95,9 @@ def finish(
     )
     flash_bytes = result.tflite_path.stat().st_size
     arena_bytes = int(result.card["tflm_arena_bytes"])
-    _deliver_within(budget, flash_bytes, arena_bytes, result)
+    cortex_m = cortex_m_estimate(read_tflite(result.tflite_path))
+    held = ram_arena(arena_bytes, cortex_m, device)
+    _deliver_within(budget, flash_bytes, held.bytes, result, held.basis)
     save_net(net, layout.chosen_weights)
     layout.architecture.write_text(arch.to_json() + "\n")
     float_accuracy = float(result.verification.float_accuracy or 0.0)
@@ -99,25 +107,28 @@ def finish(
                            val_accuracy=None, test_accuracy=float_accuracy,
                            int8_accuracy=int8_accuracy, train_seconds=0.0, device="cpu")
     store.set_chosen(winner.id)
-    return Finished(winner, float_accuracy, int8_accuracy, flash_bytes, arena_bytes, result)
+    return Finished(winner, float_accuracy, int8_accuracy, flash_bytes, arena_bytes, result,
+                    cortex_m.total_bytes, held.basis)
 
 
-def _deliver_within(budget: Budget, flash_bytes: int, arena_bytes: int, result: Any) -> None:
-    """Removes the exported files and fails the run when the measured model is over budget
-    (the estimators agree with the file and the arena to a fraction of a percent, so this
-    guards against a path that skipped them, not against estimate error)."""
+def _deliver_within(budget: Budget, flash_bytes: int, arena_bytes: int, result: Any,
+                    arena_basis: str = "x86 TFLM arena (measured)") -> None:
+    """Removes the exported files and fails the run when the converted model is over budget:
+    its file size, and the arena `arena_basis` names (the estimators agree with the file and
+    the arena to a fraction of a percent, so this guards against a path that skipped them, not
+    against estimate error)."""
     over = []
     if budget.flash_bytes is not None and flash_bytes > budget.flash_bytes:
-        over.append(f"flash {flash_bytes} B > {budget.flash_bytes} B")
+        over.append(f"flash {flash_bytes} B > {budget.flash_bytes} B, measured")
     if budget.ram_bytes is not None and arena_bytes > budget.ram_bytes:
-        over.append(f"ram {arena_bytes} B > {budget.ram_bytes} B")
+        over.append(f"ram {arena_bytes} B > {budget.ram_bytes} B, {arena_basis}")
     if not over:
         return
     for path in (result.tflite_path, result.c_array.source_path, result.c_array.header_path,
                  result.card_path):
         path.unlink(missing_ok=True)
-    raise TinyNASError(f"the converted model is over the budget ({'; '.join(over)}, "
-                       "measured); nothing was delivered")
+    raise TinyNASError(f"the converted model is over the budget ({'; '.join(over)}); nothing "
+                       "was delivered")
 
 
 def teacher_targets(store: RunStore, full: SplitData, x_test: np.ndarray, y_test: np.ndarray,

@@ -86,8 +86,7 @@ def write_report(store: RunStore, summary: SearchSummary, layout: RunLayout) -> 
         f"int8 {_pct(summary.int8_accuracy)} (measured with the int8 model in TFLM)",
         f"- flash: {summary.flash_bytes:,} B .tflite (estimated "
         f"{summary.flash_estimated_bytes:,} B)",
-        f"- RAM: {summary.arena_bytes:,} B TFLM arena measured (estimated "
-        f"{summary.arena_estimated_bytes:,} B)",
+        f"- RAM: {summary.ram_text()}",
         f"- latency on {summary.device}: {format_latency(summary.latency_ms)} (predicted)",
         *_teacher_lines(summary.teacher),
         "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tinynas.estimators import Budget, estimate
+from tinynas.estimators import ARENA_X86, Budget, estimate
 from tinynas.pipeline._config import SearchConfig
 from tinynas.pipeline._finish import Finished
 from tinynas.space import Architecture
@@ -21,8 +21,9 @@ LIMIT_OPTIONS = (("flash", "--max-flash"), ("ram", "--max-ram"), ("latency", "--
 
 PROVENANCE = {
     "float_accuracy": "measured", "int8_accuracy": "measured (TFLM)",
-    "flash_bytes": "measured (file)", "arena_bytes": "measured (TFLM)",
-    "*_estimated_bytes": "estimated", "latency_ms": "predicted",
+    "flash_bytes": "measured (file)", "arena_bytes": "measured on the host (TFLM x86 build)",
+    "arena_cortex_m_bytes": "estimated from the .tflite (TFLM on a Cortex-M with CMSIS-NN)",
+    "*_estimated_bytes": "estimated (arena: arena_estimated_source)", "latency_ms": "predicted",
 }
 
 
@@ -60,16 +61,31 @@ class SearchSummary:
     int8_accuracy: float | None  # test split, the int8 model in TFLM
     flash_bytes: int  # the .tflite file
     flash_estimated_bytes: int
-    arena_bytes: int  # measured in TFLM
-    arena_estimated_bytes: int
+    arena_bytes: int  # measured in TFLM's x86 build, on the host
+    arena_estimated_bytes: int  # the arena the budget held (arena_estimated_source)
     unas_peak_bytes: int  # μNAS's peak-activation figure, estimated
     latency_ms: float  # predicted for the board
     teacher: TeacherSummary | None = None
     executor: str = "local, in this process"  # where the halving trainings ran
+    arena_cortex_m_bytes: int | None = None  # of the .tflite; None: not estimated (ram_basis)
+    arena_estimated_source: str = ARENA_X86  # which arena arena_estimated_bytes is
+    ram_basis: str = ""  # which arena the delivered model's RAM verdict held, and why
     provenance: dict[str, str] = field(default_factory=lambda: dict(PROVENANCE))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def ram_text(self) -> str:
+        """The chosen model's RAM in one line: both arena figures, each labelled, the estimate
+        the search held, and which figure the fit verdict used."""
+        text = f"TFLM arena {self.arena_bytes:,} B measured on the host (x86 build)"
+        if self.arena_cortex_m_bytes is not None:
+            text += f", {self.arena_cortex_m_bytes:,} B estimated for a Cortex-M with CMSIS-NN"
+        which = self.arena_estimated_source.removesuffix(" (estimated)")
+        text += f"; estimated from the architecture {self.arena_estimated_bytes:,} B ({which})"
+        if self.ram_basis:
+            text += f"; fit verdict on {self.device}: {self.ram_basis}"
+        return text
 
 
 def budget_text(budget: Budget) -> str:
@@ -139,4 +155,6 @@ def summarize(config: SearchConfig, store: RunStore, device: str, budget: Budget
         arena_bytes=finished.arena_bytes, arena_estimated_bytes=est["arena_bytes"],
         unas_peak_bytes=est["unas_peak_bytes"], latency_ms=est.get("latency_ms") or 0.0,
         teacher=teacher_summary(store), executor=executor,
+        arena_cortex_m_bytes=finished.arena_cortex_m_bytes,
+        arena_estimated_source=est.get("arena_source", ARENA_X86), ram_basis=finished.ram_basis,
     )
