@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,44 @@ def test_a_metric_whose_top_picks_are_poor_is_not_chosen() -> None:
     assert relu["beats_baselines"]  # it still ranks the population well
     assert relu["top_k"]["mean_accuracy"] < summary["metrics"]["params"]["top_k"]["mean_accuracy"]
     assert summary["best"]["metric"] is None
+
+
+def test_auto_is_a_ranker_that_beats_macs_and_params(perfect: dict) -> None:
+    assert perfect["auto"]["metric"] == "relu_count"
+    assert perfect["auto"]["rule"].startswith("relu_count beats macs and params")
+
+
+def test_auto_falls_back_to_the_better_of_macs_and_params() -> None:
+    """No ranker beats both: auto is whichever of macs and params has the higher tau, even
+    when a metric beats one of them (here synflow is made a copy of a noisy macs)."""
+    rows = _rows(perfect=False)
+    accuracy = np.array([r.accuracy for r in rows])
+    rng = np.random.default_rng(5)
+    for i, r in enumerate(rows):
+        r.scores["macs"] = accuracy[i] + rng.normal(0, 0.15)  # some signal
+        r.scores["synflow"] = r.scores["macs"]
+    summary = summarise(rows, NAMES, _context())
+    taus = {b: summary["metrics"][b]["tau"] for b in ("macs", "params")}
+    assert taus["macs"] > taus["params"]
+    assert summary["auto"]["metric"] == "macs"
+    assert summary["auto"]["rule"].startswith("no ranker beat macs and params")
+
+
+def test_auto_resolves_from_the_kept_validation(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tinynas.pipeline import resolve_metric
+
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    summary = {"schema": "tinynas.proxies/1", "dataset": "digits",
+               "auto": {"metric": "macs", "rule": "..."},
+               "best": {"metric": None}, "best_overall": {"metric": "learned"}}
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    monkeypatch.setenv("TINYNAS_PROXIES_DIR", str(tmp_path))
+    assert resolve_metric("auto", "digits") == "macs"  # the rule's choice, not best_overall
+    del summary["auto"]  # a validation kept before the rule: its best ranker, as before
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert resolve_metric("auto", "digits") == "learned"
+    assert resolve_metric("naswot", "digits") == "naswot"

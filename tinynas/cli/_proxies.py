@@ -251,9 +251,11 @@ def _summary_screen(summary: dict[str, Any]) -> None:
         table.add_row(*row)
     console.print(table)
     best = summary["best"]["metric"]
-    console.print(f"best validated metric: {best} (search --metric auto uses it)" if best else
-                  "no metric beat the baselines by more than its bootstrap interval; "
-                  "search --metric auto keeps its default")
+    console.print(f"best validated metric: {best}" if best else
+                  "no metric beat the baselines by more than its bootstrap interval")
+    auto = summary.get("auto") or {}
+    if auto.get("metric"):
+        console.print(f"search --metric auto uses {auto['metric']}: {auto['rule']}")
     learned = summary["metrics"].get("learned")
     if learned is not None:
         needed = learned.get("needed")

@@ -15,13 +15,21 @@ LEARNED_MIN_ARCHITECTURES = 10  # the learned ranker is fitted on at least this 
 
 
 def resolve_metric(name: str, dataset: str) -> str:
-    """'auto' -> the best ranker validated on this dataset (`tinynas proxies validate`): a
-    metric of the registry, or the learned ranker fitted on that validation's trained
-    architectures; without a kept validation, the default metric."""
+    """'auto' -> the ranker the kept validation of this dataset (`tinynas proxies validate`)
+    chose by its rule: one that beats macs and params, else the better of those two (a kept
+    validation from before that rule: its best ranker); without a kept validation, the
+    default metric."""
     if name != "auto":
         return name
-    from tinynas.proxies import best_validated_metric, best_validated_ranker
+    from tinynas.proxies import (
+        auto_validated_ranker,
+        best_validated_metric,
+        best_validated_ranker,
+    )
 
+    chosen = auto_validated_ranker(dataset)
+    if chosen is not None:
+        return chosen
     best = best_validated_metric(dataset) or best_validated_ranker(dataset)
     if best is None or best == "ensemble":  # the ensemble ranks only against a population
         return DEFAULT_METRIC

@@ -73,6 +73,14 @@ def best_validated_metric(dataset_name: str, root: str | Path | None = None) -> 
     return _chosen(dataset_name, root, "best")
 
 
+def auto_validated_ranker(dataset_name: str, root: str | Path | None = None) -> str | None:
+    """What ``--metric auto`` resolves to on `dataset_name` by the kept validation's rule
+    (``auto``: a ranker that beats macs and params, else the better of the two; see
+    ``tinynas.proxies._summary``), or None when no validation is kept or it predates the rule.
+    """
+    return _chosen(dataset_name, root, "auto")
+
+
 def best_validated_ranker(dataset_name: str, root: str | Path | None = None) -> str | None:
     """Like `best_validated_metric`, but the validation's best ranker of any kind
     (``best_overall``: a registry metric, ``learned`` or ``ensemble``) that passed."""
@@ -120,6 +128,7 @@ __all__ = [
     "ProxyValidationError",
     "ResultsFile",
     "ValidationConfig",
+    "auto_validated_ranker",
     "best_validated_metric",
     "best_validated_ranker",
     "bootstrap_taus",

@@ -14,6 +14,12 @@ still send it bad networks (a high tau and poor top picks are both seen at this 
 ranker's top picks are therefore measured too (``top_k``: the mean and best accuracy of its
 best-scored tenth, and the regret, the best accuracy of all minus the best of its top picks).
 
+``auto`` is what ``--metric auto`` resolves to, and the rule that decided it: the highest-tau
+ranker a search can use (a registry metric or the learned ranker; not the ensemble) whose tau
+beats both cost baselines, ``macs`` and ``params`` (paired 95 % bootstrap interval of the
+difference above zero against each), and whose top picks are on mean accuracy at least as good
+as theirs; when none does, the one of ``macs`` and ``params`` with the higher tau.
+
 ``best.metric`` is the highest-tau ranker that beats the baselines and whose top picks are, on
 mean accuracy, at least as good as every baseline's, among those a search can use as they are
 (``selectable``: registry metrics, not the learned ranker, which needs trained candidates, nor
@@ -148,6 +154,39 @@ def _best(metrics: dict[str, Any], selectable_only: bool) -> str | None:
     return max(pool)[1] if pool else None
 
 
+AUTO_BASELINES = ("macs", "params")  # what a ranker must beat to be `auto`
+
+
+def auto_choice(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``{"metric": name, "rule": why}``: the ranker `--metric auto` resolves to (module
+    docstring), or ``{"metric": None, ...}`` when neither cost baseline was validated."""
+    bases = [b for b in AUTO_BASELINES if b in metrics and metrics[b]["tau"] is not None]
+    if not bases:
+        return {"metric": None, "rule": "neither macs nor params was validated"}
+
+    def passes(name: str, entry: dict[str, Any]) -> bool:
+        if name in AUTO_BASELINES or name == "ensemble" or entry["tau"] is None:
+            return False
+        if not (entry["selectable"] or name == "learned"):
+            return False
+        against = [entry["vs_baselines"].get(b) for b in bases]
+        above = all(d is not None and d["delta_ci"][0] is not None and d["delta_ci"][0] > 0
+                    for d in against)  # fmt: skip
+        top = all(entry["top_k"]["mean_accuracy"] >= metrics[b]["top_k"]["mean_accuracy"]
+                  for b in bases)  # fmt: skip
+        return above and top
+
+    winners = sorted(((e["tau"], n) for n, e in metrics.items() if passes(n, e)), reverse=True)
+    if winners:
+        name = winners[0][1]
+        return {"metric": name, "rule": f"{name} beats {' and '.join(bases)} on tau (paired "
+                                        "95% CI above 0) and its top tenth is as good"}
+    best = max(bases, key=lambda b: metrics[b]["tau"])
+    return {"metric": best, "rule": f"no ranker beat {' and '.join(bases)} on tau (paired 95% "
+                                    f"CI above 0) with a top tenth as good; {best} has the "
+                                    "higher tau of the two"}
+
+
 def _needed(metrics: dict[str, Any]) -> int | None:
     """The fewest trained architectures with which the learned ranker's tau beat the best
     scored metric's (learning curve, then the k-fold fit size)."""
@@ -221,6 +260,7 @@ def summarise(rows: Sequence[ArchResult], names: Sequence[str],
         "noise_ceiling": None if ceiling is None else
         {**_correlation(ceiling, None), "source": "measured: tau between two trainings"},
         "metrics": metrics, "baselines": [b for b in BASELINES if b in names],
+        "auto": auto_choice(metrics),
         "best": {"metric": _best(metrics, True)},
         "best_overall": {"metric": _best(metrics, False)},
         "provenance": {"scores": "predicted (trainingless, at initialisation)",
