@@ -47,6 +47,18 @@ def _branched() -> Architecture:
     )
 
 
+def _global_pooled() -> list[Architecture]:
+    """Networks that end in a global average pooling, over a 2-D map and a 1-D sequence."""
+    conv = ConvLayer("conv2d", 3, 8, 2, batch_norm=True)
+    return [
+        Architecture((28, 28, 1), 10, (ConvBlock((conv,)),
+                                       ConvBlock((ConvLayer("dwconv2d", 3, 0, 1),))),
+                     Pooling("global", 0), ()),
+        Architecture((640,), 4, (ConvBlock((ConvLayer("conv2d", 5, 6, 2),)),),
+                     Pooling("global", 0), (16,)),
+    ]  # fmt: skip
+
+
 def _convert(arch: Architecture, seed: int):  # type: ignore[no-untyped-def]
     torch.manual_seed(seed)
     samples = np.random.default_rng(seed).random((16, *arch.input_shape), np.float32)
@@ -57,6 +69,7 @@ def _convert(arch: Architecture, seed: int):  # type: ignore[no-untyped-def]
 def converted(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
     archs = [sample(shape, 10, random.Random(seed), CONFIG) for shape, seed in CASES]
     archs.append(_branched())
+    archs += _global_pooled()
     out = []
     for k, arch in enumerate(archs):
         result = _convert(arch, k)
@@ -88,6 +101,29 @@ def test_converted_ops_run_in_the_graph_order(converted: list) -> None:  # type:
         model = read_tflite(path)
         assert [op.op for op in model.ops] == [op.op for op in tflite_graph(arch).ops]
         assert model.macs == estimate(arch).macs
+
+
+def test_global_pooling_is_one_average_pooling_over_the_whole_map(converted: list) -> None:  # type: ignore[type-arg]
+    pooled = [path for arch, _, path in converted
+              if arch.pooling is not None and arch.pooling.type == "global"]  # fmt: skip
+    assert len(pooled) == 2
+    for path in pooled:
+        model = read_tflite(path)
+        pool = next(op for op in model.ops if op.op == "AVERAGE_POOL_2D")
+        map_shape = pool.input_shapes[0]
+        assert pool.output_shape == (1, 1, 1, map_shape[-1])  # 1 x 1 x C: the whole map
+        assert pool.element_ops == map_shape[1] * map_shape[2] * map_shape[3]
+        assert "MEAN" not in {op.op for op in model.ops}
+
+
+def test_cortex_m_arena_of_the_file_equals_that_of_the_architecture(converted: list) -> None:  # type: ignore[type-arg]
+    from tinynas.estimators import cortex_m_arena, cortex_m_file_arena, file_op_costs, op_costs
+
+    for arch, _, path in converted:
+        model = read_tflite(path)
+        assert cortex_m_file_arena(model) == cortex_m_arena(arch)
+        assert [c.window_elements for c in file_op_costs(model)] == [
+            c.window_elements for c in op_costs(tflite_graph(arch))]
 
 
 def test_model_is_full_integer_and_tflm_agrees_with_litert(converted: list) -> None:  # type: ignore[type-arg]

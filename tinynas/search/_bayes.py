@@ -11,7 +11,15 @@ from typing import Any
 
 from tinynas.errors import SearchSpaceError
 from tinynas.search._base import BaseStrategy, SearchSpace
-from tinynas.space import Architecture, ConvBlock, ConvLayer, Pooling, canonical, problems
+from tinynas.space import (
+    GLOBAL_POOL_SIZE,
+    Architecture,
+    ConvBlock,
+    ConvLayer,
+    Pooling,
+    canonical,
+    problems,
+)
 
 VALID_TRIES = 100  # proposals per ask before giving up on the space
 
@@ -72,8 +80,9 @@ class BayesStrategy(BaseStrategy):
             blocks.append(ConvBlock(layers, parallel))
         pooling = None
         if t.suggest_categorical("pool", [False, True]):
-            pooling = Pooling(t.suggest_categorical("pool_type", ["avg", "max"]),
-                              t.suggest_categorical("pool_size", [2, 4, 6]))
+            pool_type = t.suggest_categorical("pool_type", ["avg", "max", "global"])
+            pooling = Pooling("global", GLOBAL_POOL_SIZE) if pool_type == "global" else (
+                Pooling(pool_type, t.suggest_categorical("pool_size", [2, 4, 6])))
         dense = tuple(t.suggest_int(f"d{k}", cfg.min_units, cfg.max_units, log=True)
                       for k in range(t.suggest_int("dense", cfg.min_dense, cfg.max_dense)))
         return Architecture(self.space.input_shape, self.space.num_classes, tuple(blocks),

@@ -7,6 +7,7 @@ The builders that need torch or TensorFlow live in `tinynas.space.torch_builder`
 from __future__ import annotations
 
 from tinynas.space._arch import (
+    GLOBAL_POOL_SIZE,
     KERNEL_SIZES,
     LAYER_TYPES,
     MAX_BLOCKS,
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_LAYERS_PER_BLOCK",
     "MAX_UNITS",
     "MORPHISMS",
+    "GLOBAL_POOL_SIZE",
     "POOL_SIZES",
     "POOL_TYPES",
     "SCHEMA",

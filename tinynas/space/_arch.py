@@ -23,7 +23,8 @@ SCHEMA = "tinynas.arch/1"
 
 LAYER_TYPES = ("conv2d", "dwconv2d", "1x1conv2d")
 KERNEL_SIZES = (1, 3, 5, 7)
-POOL_TYPES = ("avg", "max")
+POOL_TYPES = ("avg", "max", "global")  # global: average over the whole feature map
+GLOBAL_POOL_SIZE = 0  # the size field of a global pooling (the window is the map)
 POOL_SIZES = (2, 4, 6)
 MAX_BLOCKS = 10
 MAX_LAYERS_PER_BLOCK = 3
@@ -65,7 +66,10 @@ class ConvBlock:
 
 @dataclass(frozen=True)
 class Pooling:
-    """The pooling between the convolutional part and the dense part ('valid', stride = size)."""
+    """The pooling between the convolutional part and the dense part: 'avg' or 'max' over
+    size x size windows ('valid', stride = size), or 'global': the average over the whole
+    feature map (global average pooling, as MobileNets and MLPerf Tiny's KWS model end), whose
+    size is 0."""
 
     type: str = "avg"
     size: int = 2

@@ -7,7 +7,8 @@ after int8 conversion (batch norm and ReLU are folded into the convolution befor
 Shape rules (TensorFlow's, batch 1, channels last):
 - 'same' padding: out = ceil(in / stride); kernels are clipped to the feature map (μNAS).
 - a pre-pool is a max pool of min(2, size) per axis, stride = kernel, 'same'.
-- the final pooling is 'valid' with kernel = stride = min(P, size): out = floor(in / P).
+- the final pooling is 'valid' with kernel = stride = min(P, size): out = floor(in / P); a
+  global pooling is an average pooling whose kernel is the whole map: out = 1 x 1 x C.
 - a 1-D input (L,) or (L, C) is reshaped to (1, L, C): convolutions run along L only.
 """
 
@@ -225,7 +226,9 @@ def _lower(arch: Architecture) -> _Builder:
     if arch.pooling is not None and len(g.shape(x)) == 3:
         h, w, c = g.shape(x)
         k = (min(arch.pooling.size, h), min(arch.pooling.size, w))
-        op = "AVERAGE_POOL_2D" if arch.pooling.type == "avg" else "MAX_POOL_2D"
+        if arch.pooling.type == "global":  # one window over the whole map: 1 x 1 x C
+            k = (h, w)
+        op = "MAX_POOL_2D" if arch.pooling.type == "max" else "AVERAGE_POOL_2D"
         x = g.add(Node(op, "pool", (x,), (h // k[0], w // k[1], c), k, k, "valid"))
     if len(g.shape(x)) > 1:
         x = g.add(Node("RESHAPE", "flatten", (x,), (math.prod(g.shape(x)),)))

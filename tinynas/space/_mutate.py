@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from tinynas.space._arch import (
+    GLOBAL_POOL_SIZE,
     KERNEL_SIZES,
     LAYER_TYPES,
     MAX_BLOCKS,
@@ -163,15 +164,23 @@ def toggle_pooling(arch: Architecture, rng: random.Random) -> Architecture | Non
     return replace(arch, pooling=Pooling(rng.choice(("avg", "max")), rng.choice(POOL_SIZES)))
 
 
+def toggle_global_pooling(arch: Architecture, rng: random.Random) -> Architecture | None:
+    """A windowed pooling (or none) becomes a global average pooling, a global one a 2 x 2
+    average pooling."""
+    if arch.pooling is not None and arch.pooling.type == "global":
+        return replace(arch, pooling=Pooling("avg", POOL_SIZES[0]))
+    return replace(arch, pooling=Pooling("global", GLOBAL_POOL_SIZE))
+
+
 def change_pool_size(arch: Architecture, rng: random.Random) -> Architecture | None:
-    if arch.pooling is None:
+    if arch.pooling is None or arch.pooling.type == "global":
         return None
     size = arch.pooling.size + rng.choice((-2, 2))
     return replace(arch, pooling=replace(arch.pooling, size=size)) if size in POOL_SIZES else None
 
 
 def change_pool_type(arch: Architecture, rng: random.Random) -> Architecture | None:
-    if arch.pooling is None:
+    if arch.pooling is None or arch.pooling.type == "global":
         return None
     new_type = "max" if arch.pooling.type == "avg" else "avg"
     return replace(arch, pooling=replace(arch.pooling, type=new_type))
@@ -215,6 +224,7 @@ MORPHISMS: dict[str, Morphism] = {
     "change_filters": change_filters,
     "change_kernel": change_kernel,
     "toggle_pooling": toggle_pooling,
+    "toggle_global_pooling": toggle_global_pooling,
     "change_pool_size": change_pool_size,
     "change_pool_type": change_pool_type,
     "add_dense": add_dense,

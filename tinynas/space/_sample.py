@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 
 from tinynas.space._arch import (
+    GLOBAL_POOL_SIZE,
     MAX_BLOCKS,
     MAX_DENSE,
     MAX_FILTERS,
@@ -43,6 +44,9 @@ class SpaceConfig:
     p_stride2: float = 0.3
     p_pre_pool: float = 0.2
     p_pooling: float = 0.5
+    # of the poolings, the share that are global average poolings; 0 draws nothing for it, so
+    # the architectures of a seed stay those sampled before global pooling existed
+    p_global_pooling: float = 0.0
 
 
 def _log_uniform(rng: random.Random, low: int, high: int) -> int:
@@ -79,6 +83,8 @@ def sample(
     pooling = None
     if rng.random() < config.p_pooling:
         pooling = Pooling(rng.choice(("avg", "max")), rng.choice((2, 4, 6)))
+        if config.p_global_pooling > 0 and rng.random() < config.p_global_pooling:
+            pooling = Pooling("global", GLOBAL_POOL_SIZE)
     dense = tuple(
         _log_uniform(rng, config.min_units, config.max_units)
         for _ in range(rng.randint(config.min_dense, config.max_dense))

@@ -6,6 +6,7 @@ import math
 
 from tinynas.errors import SearchSpaceError
 from tinynas.space._arch import (
+    GLOBAL_POOL_SIZE,
     KERNEL_SIZES,
     LAYER_TYPES,
     MAX_BLOCKS,
@@ -63,7 +64,11 @@ def problems(arch: Architecture, input_shape: tuple[int, ...] | None = None) -> 
         if arch.pooling.type not in POOL_TYPES:
             out.append(f"pooling.type {_short(arch.pooling.type)} must be one of "
                        f"{', '.join(POOL_TYPES)}")
-        if arch.pooling.size not in POOL_SIZES:
+        if arch.pooling.type == "global":
+            if arch.pooling.size != GLOBAL_POOL_SIZE:
+                out.append(f"pooling.size {_number(arch.pooling.size)} must be "
+                           f"{GLOBAL_POOL_SIZE} for a global pooling (its window is the map)")
+        elif arch.pooling.size not in POOL_SIZES:
             out.append(f"pooling.size {_number(arch.pooling.size)} must be one of "
                        f"{list(POOL_SIZES)}")
     if len(arch.dense) > MAX_DENSE:
