@@ -36,6 +36,7 @@ from tinynas.metrics._relu_count import (
 )
 from tinynas.metrics._synflow import SynflowMetric
 from tinynas.metrics._zen import ZenMetric
+from tinynas.metrics._zico import ZicoMetric, zico_score
 
 __all__ = [
     "COSTS",
@@ -61,6 +62,7 @@ __all__ = [
     "SnipMetric",
     "SynflowMetric",
     "ZenMetric",
+    "ZicoMetric",
     "check_batch",
     "encode",
     "encoding_names",
@@ -72,4 +74,5 @@ __all__ = [
     "normalised_ranks",
     "penalty",
     "relu_units",
+    "zico_score",
 ]
