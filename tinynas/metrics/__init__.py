@@ -34,6 +34,7 @@ from tinynas.metrics._relu_count import (
     penalty,
     relu_units,
 )
+from tinynas.metrics._swap import SwapMetric, swap_score
 from tinynas.metrics._synflow import SynflowMetric
 from tinynas.metrics._zen import ZenMetric
 from tinynas.metrics._zico import ZicoMetric, zico_score
@@ -60,6 +61,7 @@ __all__ = [
     "ReluCountMetric",
     "ReluCountPenalizedMetric",
     "SnipMetric",
+    "SwapMetric",
     "SynflowMetric",
     "ZenMetric",
     "ZicoMetric",
@@ -74,5 +76,6 @@ __all__ = [
     "normalised_ranks",
     "penalty",
     "relu_units",
+    "swap_score",
     "zico_score",
 ]
