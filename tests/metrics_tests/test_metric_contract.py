@@ -15,7 +15,7 @@ from tinynas.testing.metrics import MetricTestCase, sample_archs
 EXPECTED = {
     "naswot", "relu_count", "relu_count_penalized", "synflow", "snip", "grad_norm", "fisher",
     "grasp", "jacob_cov", "zen", "epe_nas", "params", "macs", "ensemble", "learned", "zico",
-    "swap",
+    "swap", "meco",
 }
 
 

@@ -26,6 +26,7 @@ from tinynas.metrics._epe_nas import EpeNasMetric
 from tinynas.metrics._gradients import FisherMetric, GradNormMetric, GraspMetric, SnipMetric
 from tinynas.metrics._jacob_cov import JacobCovMetric
 from tinynas.metrics._learned import LearnedMetric, feature_names, features
+from tinynas.metrics._meco import MecoMetric, meco_score
 from tinynas.metrics._naswot import NaswotMetric
 from tinynas.metrics._relu_count import (
     PENALTY_SHAPES,
@@ -55,6 +56,7 @@ __all__ = [
     "MacsMetric",
     "MetricError",
     "MetricInfo",
+    "MecoMetric",
     "NaswotMetric",
     "NotFittedError",
     "ParamsMetric",
@@ -73,6 +75,7 @@ __all__ = [
     "get_metric",
     "list_metrics",
     "mean_rank",
+    "meco_score",
     "normalised_ranks",
     "penalty",
     "relu_units",
