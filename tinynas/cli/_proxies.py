@@ -67,15 +67,17 @@ def _size(value: str | None) -> int | None:
               help="Board whose budget the architectures must fit (tinynas devices).")
 @click.option("--samples", default=200, show_default=True, type=click.IntRange(2),
               help="Architectures that fit the board.")
-@click.option("--epochs", default=2.0, show_default=True, type=POSITIVE,
-              help="Training epochs per architecture (one fixed recipe).")
+@click.option("--epochs", default=10.0, show_default=True, type=POSITIVE,
+              help="Training epochs per architecture (one fixed recipe; the default is the "
+                   "search's final training, whose accuracy a ranker must predict).")
 @click.option("--metrics", "metric_names", multiple=True,
               help="Metrics to validate, comma-separated (default: every metric).")
-@click.option("--train-images", default=10_000, show_default=True, type=click.IntRange(1),
-              help="Seeded subset of the training images each architecture trains on.")
+@click.option("--train-images", default=None, type=click.IntRange(1),
+              help="Seeded subset of the training images each architecture trains on "
+                   "(default: all of them, as the final training).")
 @click.option("--val-images", default=None, type=click.IntRange(1),
               help="Validation images (default: all 10% held out of the training set).")
-@click.option("--repeats", default=10, show_default=True, type=click.IntRange(0),
+@click.option("--repeats", default=30, show_default=True, type=click.IntRange(0),
               help="Architectures trained twice for the noise ceiling.")
 @click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB.")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")

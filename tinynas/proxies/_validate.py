@@ -75,12 +75,14 @@ class ValidationConfig:
     dataset: str  # built-in name or path (tinynas.data.load_dataset)
     device: str = DEFAULT_DEVICE
     samples: int = 200  # architectures that fit the device
-    epochs: float = 2.0  # training epochs per architecture
+    # the search's final-training recipe (SearchConfig.epochs, TrainConfig): what a ranker must
+    # predict is the accuracy the winner is trained to, not that of a short proxy training
+    epochs: float = 10.0  # training epochs per architecture
     metrics: tuple[str, ...] = ()  # () = every registered metric that scores on its own
-    train_images: int | None = 10_000  # seeded subset of the training split; None = all
+    train_images: int | None = None  # seeded subset of the training split; None = all
     val_images: int | None = None  # of the held-out validation split; None = all
-    repeats: int = 10  # architectures trained twice (noise ceiling)
-    warmup_epochs: float = 0.25  # linear warm-up of the learning rate (tinynas.train)
+    repeats: int = 30  # architectures trained twice (noise ceiling)
+    warmup_epochs: float = 1.0  # linear warm-up of the learning rate (tinynas.train)
     cpu_threads: int = 1  # torch threads when training on the CPU (see TRAIN_THREADS_NOTE)
     metric_batch: int = 64  # images in the batch the metrics score on
     seed: int = 0
