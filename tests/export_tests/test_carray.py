@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,10 @@ def test_header_declares_the_symbols_and_quantisation() -> None:
     assert "#define DIGITS_AB_INPUT_SCALE 0.00390625f" in text
     assert "#define DIGITS_AB_INPUT_ZERO_POINT (-128)" in text
     assert "#define DIGITS_AB_ARENA_BYTES 3184" in text
+    assert "ARENA_BYTES_CORTEX_M" not in text  # no estimate given
     assert text.count("#ifndef TINYNAS_DIGITS_AB_MODEL_DATA_H_") == 1
+    with_m4 = header_text(b"\x00" * 40, "digits_ab", replace(FACTS, arena_cortex_m_bytes=2980))
+    assert "#define DIGITS_AB_ARENA_BYTES_CORTEX_M 2980" in with_m4
 
 
 # ---- compiled with real compilers (an exported model; trains and converts once) -----------------
@@ -108,6 +112,9 @@ def test_host_program_links_the_array(exported: ExportResult, tmp_path: Path) ->
     assert bytes(int(b, 16) for b in first) == data[:16] and data[4:8] == b"TFL3"
     assert float(scale) == pytest.approx(exported.card["input"]["scale"], rel=1e-6)
     assert int(zero_point) == exported.card["input"]["zero_point"]
+    header = exported.c_array.header_path.read_text(encoding="utf-8")
+    m4 = re.search(rf"#define {ident.upper()}_ARENA_BYTES_CORTEX_M (\d+)", header)
+    assert m4 is not None and int(m4.group(1)) == exported.card["tflm_arena_cortex_m_bytes"]
 
 
 @pytest.mark.slow

@@ -39,6 +39,8 @@ class ModelFacts:
     output_scale: float
     output_zero_point: int
     arena_bytes: int  # measured TFLM arena, x86 reference build
+    # estimated TFLM + CMSIS-NN arena on a Cortex-M4/M7 (None: no estimate for this model)
+    arena_cortex_m_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,10 @@ def header_text(data: bytes, ident: str, facts: ModelFacts) -> str:
         f"#define {macro}_INPUT_ZERO_POINT ({facts.input_zero_point})",
         f"#define {macro}_OUTPUT_SCALE {facts.output_scale!r}f",
         f"#define {macro}_OUTPUT_ZERO_POINT ({facts.output_zero_point})",
-        "// Tensor arena TFLM allocated for this model (measured with the x86 reference kernels;",
-        "// 4-byte pointers make it a little smaller on a Cortex-M, while optimized kernels such",
-        "// as CMSIS-NN may request scratch buffers on top of it).",
-        f"#define {macro}_ARENA_BYTES {facts.arena_bytes}", "",
+        "// Tensor arena TFLM allocated for this model, measured with the x86 reference kernels",
+        "// (64-bit pointers, no scratch buffers).",
+        f"#define {macro}_ARENA_BYTES {facts.arena_bytes}",
+        *_cortex_m_lines(macro, facts), "",
         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
         f"// The .tflite flatbuffer, {ALIGNMENT_BYTES}-byte aligned, in flash.",
         f"extern const unsigned char {ident}_model_data[];",
@@ -103,6 +105,15 @@ def header_text(data: bytes, ident: str, facts: ModelFacts) -> str:
         "#ifdef __cplusplus", "}", "#endif", "",
         f"#endif  // {guard}", "",
     ])  # fmt: skip
+
+
+def _cortex_m_lines(macro: str, facts: ModelFacts) -> list[str]:
+    if facts.arena_cortex_m_bytes is None:
+        return []
+    return ["// The arena TFLM with CMSIS-NN kernels allocates on a Cortex-M4 or M7 (estimated",
+            "// from TFLM's 32-bit structures and CMSIS-NN's scratch buffers; give the",
+            "// interpreter this much on such a board).",
+            f"#define {macro}_ARENA_BYTES_CORTEX_M {facts.arena_cortex_m_bytes}"]
 
 
 def source_text(data: bytes, ident: str, header_name: str = HEADER_NAME) -> str:

@@ -26,6 +26,7 @@ from tinynas.errors import StoreError
 from tinynas.export._card import CardInputs, model_card
 from tinynas.export._carray import HEADER_NAME, SOURCE_NAME, CArray, ModelFacts, write_c_array
 from tinynas.export._verify import ExportError, Verification, verify_int8
+from tinynas.inspection import cortex_m_estimate
 from tinynas.space import Architecture, read_architecture
 from tinynas.store import RunLayout
 from tinynas.tflite_file import read_tflite
@@ -144,6 +145,7 @@ def _facts(model: Any, arena_bytes: int) -> ModelFacts:
     return ModelFacts(
         model.input_shape, model.input_scale, model.input_zero_point,
         model.output_shape, model.output_scale, model.output_zero_point, arena_bytes,
+        cortex_m_estimate(model).total_bytes,
     )  # fmt: skip
 
 
