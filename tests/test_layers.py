@@ -21,7 +21,7 @@ PACKAGE = REPO_ROOT / "tinynas"
 # the package's own __init__). Units of one layer do not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("", "errors"),
-    ("units", "native"),
+    ("units", "native", "processes"),
     ("devices", "data", "tflite_file"),
     ("space",),
     ("estimators",),

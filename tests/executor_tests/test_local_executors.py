@@ -127,3 +127,73 @@ def test_without_ray_installed_the_option_says_how_to_install_it(
         make_executor(ray="")
     assert str(refused.value) == ("--ray needs Ray, which is not installed: pip install "
                                   "'tinynas[ray]'")  # fmt: skip
+
+
+KILLED_RUN = """
+import sys
+sys.path.insert(0, {tests!r})
+from executor_tests.test_local_executors import _data, _jobs
+from tinynas.executor import ProcessExecutor
+
+with ProcessExecutor(2) as executor:
+    for outcome in executor.run(_jobs(2, epochs=200.0), _data(2000)):
+        pass
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_outright_takes_its_workers_with_it(tmp_path: object) -> None:
+    """SIGKILL runs no clean-up code: the workers end through PR_SET_PDEATHSIG instead of
+    training on for nobody."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    tests = str(Path(__file__).resolve().parents[1])
+    run = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(tests=tests)])
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = _children(run.pid)
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the workers did not start"
+        time.sleep(2.0)  # they hold their jobs
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        run.kill()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` that run Python (the pool's workers)."""
+    from pathlib import Path
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -12,6 +12,7 @@ from tinynas import __version__
 from tinynas.data import SplitData
 from tinynas.executor._base import MAX_TRIES, Executor
 from tinynas.executor._jobs import TrainJob, TrainOutcome, run_train_job, worker_name
+from tinynas.processes import die_with_parent
 
 
 class InlineExecutor(Executor):
@@ -34,8 +35,11 @@ class InlineExecutor(Executor):
 _DATA: SplitData | None = None  # a worker process's copy of the run's data
 
 
-def _take_data(data: SplitData) -> None:
+def _take_data(data: SplitData, parent_pid: int) -> None:
+    """A worker's start: end with the run if it is killed outright (no orphaned trainings),
+    and keep the run's data."""
     global _DATA
+    die_with_parent(parent_pid)
     _DATA = data
 
 
@@ -68,7 +72,7 @@ class ProcessExecutor(Executor):
 
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_take_data, initargs=(data,))  # fmt: skip
+                initializer=_take_data, initargs=(data, os.getpid()))  # fmt: skip
             self._pool_data = data
         return self._pool
 

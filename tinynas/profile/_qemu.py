@@ -10,14 +10,13 @@ firmware's time-based counter counts instructions, not cycles (the firmware says
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tinynas.errors import ProfilerError
+from tinynas.processes import die_with_parent
 
 # QEMU machine -> the core it emulates (qemu-system-arm -machine help)
 MACHINES = {"mps2-an386": "cortex-m4f", "mps2-an500": "cortex-m7", "netduinoplus2": "cortex-m4f"}
@@ -59,7 +58,7 @@ class QemuBoard:
         """
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      preexec_fn=_die_with_parent)  # fmt: skip
+                                      preexec_fn=die_with_parent)  # fmt: skip
         deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -86,20 +85,6 @@ class QemuBoard:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait(timeout=5)
-
-
-def _die_with_parent() -> None:
-    """Run in the child before QEMU starts: on Linux, QEMU gets SIGTERM when the thread that
-    started it ends (prctl PR_SET_PDEATHSIG), so a `tinynas emulate` killed with SIGKILL leaves
-    no QEMU behind. Start boards from a thread that outlives them (the main thread)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # no prctl: QEMU then outlives a killed parent, as it would anywhere else
 
 
 def _check_elf(path: Path) -> None:
