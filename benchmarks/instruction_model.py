@@ -163,16 +163,13 @@ def write_devices(result: dict) -> list[str]:
     form = result["forms"][DEVICE_FORM]
     cpi, held_out = form["cpi_predicted_instructions"][DEVICE_STACK]
     test = form["test"]
-    detail = ", ".join(f"{k} {100 * v:+.0f}%" for k, v in held_out.items())
+    worst = max(abs(v) for v in held_out.values())
     source = (
-        f"instruction model of TFLM + CMSIS-NN measured on a Cortex-M4 in QEMU (emulated "
-        f"instructions per op from MACs, outputs, kernel windows; fitted on "
-        f"{result['fit_models']} architectures, median error "
-        f"{100 * test['median_abs_error']:.0f}% and max {100 * test['max_abs_error']:.0f}% "
-        f"on {test['models']} others) x {cpi:.3f} cycles per instruction fitted to the MLPerf "
-        f"Tiny v0.5 reference latencies on NUCLEO-L4R5ZI (leave-one-model-out {detail}); "
-        "benchmarks/instruction_model.py; newer TFLM + CMSIS-NN builds run faster: refit "
-        "with 'tinynas calibrate'")
+        f"instruction model of TFLM + CMSIS-NN (QEMU Cortex-M4, emulated instructions; "
+        f"held-aside error median {100 * test['median_abs_error']:.0f}%, max "
+        f"{100 * test['max_abs_error']:.0f}%) x {cpi:.3f} cycles per instruction from MLPerf "
+        f"Tiny v0.5 on NUCLEO-L4R5ZI (leave-one-model-out within {100 * worst:.0f}%); "
+        "benchmarks/instruction_model.py; refit with 'tinynas calibrate'")
     m7_ratio, _ = m7_cycle_ratio()
     written = []
     for device in load_catalogue(ROOT / "devices").values():
@@ -182,10 +179,9 @@ def write_devices(result: dict) -> list[str]:
             model = device_latency(form["coefficients"], cpi, source)
         elif device.core == "cortex-m7":
             model = device_latency(form["coefficients"], cpi * m7_ratio, (
-                f"scaled estimate, not a fit: the Cortex-M4F model ({source}) x "
-                f"{m7_ratio:.3f}, the median Cortex-M7/M4F cycle ratio of ST's MLPerf Tiny "
-                "v1.2 results (NUCLEO-H7A3ZI-Q vs NUCLEO-L4R5ZI); no TFLM + CMSIS-NN latency "
-                "on a Cortex-M7 is published"))
+                f"scaled estimate, not a fit: the Cortex-M4F model x {m7_ratio:.3f}, ST's "
+                "median Cortex-M7/M4F cycle ratio in MLPerf Tiny v1.2 (no TFLM + CMSIS-NN "
+                f"latency on a Cortex-M7 is published); {source}"))
         else:
             continue
         path = ROOT / "devices" / f"{device.name}.toml"
