@@ -197,3 +197,20 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_worker_killed_between_runs_does_not_break_the_next_run() -> None:
+    data = _data()
+    with ProcessExecutor(2) as executor:
+        first = list(executor.run(_jobs(2), data))
+        pool = executor._pool
+        assert pool is not None and all(not o.failed for o in first)
+        for pid in list(pool._processes):
+            os.kill(pid, signal.SIGKILL)  # idle: no job of theirs is lost
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not pool._broken:
+            time.sleep(0.05)
+        again = list(executor.run(_jobs(2), data))
+    assert sorted(o.key for o in again) == sorted(j.key for j in _jobs(2))
+    assert all(not o.failed for o in again)
+    assert [o.val_accuracy for o in again] == [o.val_accuracy for o in first]

@@ -80,9 +80,7 @@ class ProcessExecutor(Executor):
         tries = {job.key: 0 for job in jobs}
         todo = [_with_threads(job, self._threads) for job in jobs]
         while todo:
-            pool = self._pool_for(data)
-            running: dict[Future[Any], TrainJob] = {
-                pool.submit(_run_in_worker, job, __version__): job for job in todo}
+            running = self._submit(todo, data)
             todo = []
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -98,6 +96,17 @@ class ProcessExecutor(Executor):
                             todo.append(job)
             if todo:
                 self.close()  # a broken pool takes no more jobs: start a fresh one
+
+    def _submit(self, jobs: Sequence[TrainJob], data: SplitData) -> dict[Future[Any], TrainJob]:
+        """Each job submitted to the pool; a pool that broke while it was idle (a worker killed
+        between runs) is replaced first."""
+        try:
+            pool = self._pool_for(data)
+            return {pool.submit(_run_in_worker, job, __version__): job for job in jobs}
+        except BrokenProcessPool:
+            self.close()
+            pool = self._pool_for(data)
+            return {pool.submit(_run_in_worker, job, __version__): job for job in jobs}
 
     def close(self) -> None:
         if self._pool is not None:
