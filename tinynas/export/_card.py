@@ -20,7 +20,13 @@ from tinynas.devices import Device
 from tinynas.estimators import estimate, file_op_costs, predict_latency
 from tinynas.export._carray import ALIGNMENT_BYTES, CArray
 from tinynas.export._verify import Verification
-from tinynas.inspection import ARENA_SOURCE, CORTEX_M_SOURCE, cortex_m_estimate, fit_rows
+from tinynas.inspection import (
+    ARENA_SOURCE,
+    CORTEX_M_SOURCE,
+    CortexMArena,
+    cortex_m_estimate,
+    fit_rows,
+)
 from tinynas.space import Architecture
 from tinynas.tflite_file import TFLiteModel
 
@@ -49,6 +55,7 @@ class CardInputs:
     float_accuracy_given: float | None  # the caller's figure, preferred over the recomputed one
     calibration: str  # what the converter calibrated on
     devices: tuple[Device, ...]  # the catalogue boards to predict latency for
+    cortex_m: CortexMArena | None = None  # the model's Cortex-M arena; None: estimated here
 
 
 def tool_versions() -> dict[str, str | None]:
@@ -80,10 +87,9 @@ def quantization_note(float_accuracy: float | None, int8_accuracy: float | None)
     )
 
 
-def _boards(inputs: CardInputs) -> dict[str, dict[str, Any]]:
+def _boards(inputs: CardInputs, cortex_m: CortexMArena) -> dict[str, dict[str, Any]]:
     """Per catalogue board: predicted latency and whether flash and RAM fit."""
     boards = {}
-    cortex_m = cortex_m_estimate(inputs.model)
     for device in inputs.devices:
         latency = predict_latency(file_op_costs(inputs.model), device)
         flash, ram = fit_rows(inputs.model, inputs.arena, device, cortex_m)
@@ -149,6 +155,7 @@ def model_card(inputs: CardInputs) -> dict[str, Any]:
     arch, model, v = inputs.arch, inputs.model, inputs.verification
     accuracy = _accuracy(inputs)
     est = estimate(arch)
+    cortex_m = inputs.cortex_m or cortex_m_estimate(model)
     return {
         "schema": CARD_SCHEMA,
         "name": inputs.c_array.macro_prefix.lower(),
@@ -166,13 +173,13 @@ def model_card(inputs: CardInputs) -> dict[str, Any]:
                     "alignment_bytes": ALIGNMENT_BYTES},
         "flash_bytes": model.size_bytes,
         "tflm_arena_bytes": inputs.arena.total_bytes,
-        "tflm_arena_cortex_m_bytes": cortex_m_estimate(model).total_bytes,
+        "tflm_arena_cortex_m_bytes": cortex_m.total_bytes,
         "estimates": {"flash_bytes": est.flash_bytes, "arena_bytes": est.arena_bytes},
         "accuracy": accuracy,
         "quantization_note": quantization_note(accuracy["float"], accuracy["int8"]),
         "calibration": inputs.calibration,
         "verification": v.to_dict(),
-        "boards": _boards(inputs),
+        "boards": _boards(inputs, cortex_m),
         "tool_versions": tool_versions(),
         "provenance": _provenance(inputs),
     }  # fmt: skip

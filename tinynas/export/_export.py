@@ -108,11 +108,12 @@ def export_model(
                                    "calibration samples")  # fmt: skip
     else:
         verification = verify_int8(conversion.tflite, net, test[0], test[1], quantization)
+    cortex_m = cortex_m_estimate(model)
     c_array = write_c_array(conversion.tflite, out, name or _default_name(arch, dataset_name),
-                            _facts(model, conversion.arena.total_bytes))  # fmt: skip
+                            _facts(model, conversion.arena.total_bytes, cortex_m.total_bytes))
     card = model_card(CardInputs(
         arch, model, conversion.arena, verification, c_array, dataset_name, float_accuracy,
-        calibration_source, tuple(load_catalogue(devices_dir).values()),
+        calibration_source, tuple(load_catalogue(devices_dir).values()), cortex_m,
     ))  # fmt: skip
     card_path = out / CARD_NAME
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -141,11 +142,11 @@ def _default_name(arch: Architecture, dataset_name: str | None) -> str:
     return f"{dataset_name or 'model'}_{arch.content_hash[:8]}"
 
 
-def _facts(model: Any, arena_bytes: int) -> ModelFacts:
+def _facts(model: Any, arena_bytes: int, arena_cortex_m_bytes: int | None) -> ModelFacts:
     return ModelFacts(
         model.input_shape, model.input_scale, model.input_zero_point,
         model.output_shape, model.output_scale, model.output_zero_point, arena_bytes,
-        cortex_m_estimate(model).total_bytes,
+        arena_cortex_m_bytes,
     )  # fmt: skip
 
 

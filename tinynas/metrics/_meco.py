@@ -48,7 +48,7 @@ class MecoMetric(BaseMetric):
     def _compute(self, arch: Architecture, batch: Batch | None, seed: int) -> float:
         import torch
 
-        from tinynas.metrics._nets import as_tensors, build_net, weight_layers
+        from tinynas.metrics._nets import as_tensors, build_net, forward_hooked, weight_layers
 
         assert batch is not None
         net = build_net(arch, seed, train=False)  # one image: no batch statistics
@@ -58,11 +58,5 @@ class MecoMetric(BaseMetric):
         def hook(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> None:
             maps.append(output[0].reshape(output.shape[1], -1).cpu().numpy())
 
-        handles = [layer.register_forward_hook(hook) for layer in weight_layers(net)]
-        try:
-            with torch.no_grad():
-                net(x[:1])
-        finally:
-            for handle in handles:
-                handle.remove()
+        forward_hooked(net, x[:1], weight_layers(net), hook)
         return meco_score(maps)

@@ -88,12 +88,7 @@ def _relu_kernel(net: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, i
         active.add_(codes.sum(1, dtype=torch.float64))
         units += codes.shape[1]
 
-    relus = net.relus.values()  # type: ignore[operator]
-    handles = [relu.register_forward_hook(hook) for relu in relus]
-    try:
-        with torch.no_grad():
-            net(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    from tinynas.metrics._nets import forward_hooked
+
+    forward_hooked(net, x, net.relus.values(), hook)  # type: ignore[operator]
     return 2 * products - active[:, None] - active[None, :] + units, units

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -81,6 +81,20 @@ def drop_batch_norm(net: TorchNet) -> TorchNet:
         if isinstance(layer, nn.Sequential):
             net.layers[name] = layer[0]
     return net
+
+
+def forward_hooked(net: nn.Module, x: torch.Tensor, modules: Iterable[nn.Module],
+                   hook: Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]
+                   ) -> None:  # fmt: skip
+    """One forward pass of `x` without gradients, `hook(module, inputs, output)` called by
+    each of `modules`; the hooks are removed afterwards, whatever happens."""
+    handles = [module.register_forward_hook(hook) for module in modules]
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def input_jacobian(

@@ -40,7 +40,7 @@ class SwapMetric(BaseMetric):
     def _compute(self, arch: Architecture, batch: Batch | None, seed: int) -> float:
         import torch
 
-        from tinynas.metrics._nets import as_tensors, build_net
+        from tinynas.metrics._nets import as_tensors, build_net, forward_hooked
 
         assert batch is not None
         net = build_net(arch, seed, train=True)
@@ -51,11 +51,5 @@ class SwapMetric(BaseMetric):
                  ) -> None:  # fmt: skip
             codes.append((inputs[0] > 0).reshape(len(x), -1).cpu().numpy())
 
-        handles = [relu.register_forward_hook(hook) for relu in net.relus.values()]
-        try:
-            with torch.no_grad():
-                net(x)
-        finally:
-            for handle in handles:
-                handle.remove()
+        forward_hooked(net, x, net.relus.values(), hook)
         return float(swap_score(codes))

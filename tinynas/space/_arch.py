@@ -125,14 +125,9 @@ def read_architecture(path: str | Path) -> Architecture:
     from tinynas.space._validate import validate
 
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_JSON_BYTES + 1)
-    except OSError as e:
-        raise SearchSpaceError(f"cannot read architecture '{path}': {e.strerror or e}") from None
-    if len(data) > MAX_JSON_BYTES:
-        raise SearchSpaceError(f"{path}: over {MAX_JSON_BYTES:,} bytes, too large for an "
-                               "architecture JSON (tinynas arch sample --out writes one)")
+    data = _read_bounded(path, MAX_JSON_BYTES, "architecture",
+                         ", too large for an architecture JSON (tinynas arch sample --out "
+                         "writes one)")  # fmt: skip
     try:
         return validate(Architecture.from_json(data))
     except SearchSpaceError as e:
@@ -153,14 +148,8 @@ def read_architecture_lines(path: str | Path) -> list[tuple[int, Architecture]]:
     from tinynas.space._validate import validate
 
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_JSONL_BYTES + 1)
-    except OSError as e:
-        raise SearchSpaceError(f"cannot read architectures '{path}': {e.strerror or e}") from None
-    if len(data) > MAX_JSONL_BYTES:
-        raise SearchSpaceError(f"{path}: over {MAX_JSONL_BYTES:,} bytes; split it into smaller "
-                               "files of one architecture JSON per line")  # fmt: skip
+    data = _read_bounded(path, MAX_JSONL_BYTES, "architectures",
+                         "; split it into smaller files of one architecture JSON per line")
     archs = []
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
@@ -173,6 +162,19 @@ def read_architecture_lines(path: str | Path) -> list[tuple[int, Architecture]]:
         raise SearchSpaceError(f"{path} holds no architecture; write one tinynas.arch/1 JSON "
                                "per line (tinynas arch sample --json prints one)")  # fmt: skip
     return archs
+
+
+def _read_bounded(path: Path, limit: int, what: str, too_large: str) -> bytes:
+    """The bytes of `path`, refused in one line when it cannot be read or holds more than
+    `limit` bytes (`too_large` ends that message: what to do then)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise SearchSpaceError(f"cannot read {what} '{path}': {e.strerror or e}") from None
+    if len(data) > limit:
+        raise SearchSpaceError(f"{path}: over {limit:,} bytes{too_large}")
+    return data
 
 
 def _json(text: str | bytes) -> Any:

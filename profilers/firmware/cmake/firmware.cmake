@@ -49,28 +49,17 @@ set(_definitions
     TN_SLOT_BYTES=${TN_SLOT_BYTES}u
     TN_SERIAL_BAUD=${TN_SERIAL_BAUD}u
 )
-set(_flags ${TN_CPU_FLAGS} -Os -ffunction-sections -fdata-sections)
-
-target_compile_options(tinynas_engine PRIVATE ${_flags})
-
-add_executable(tinynas-profiler
-    platform/tflm/main.cc
-    platform/tflm/tflm_runner.cc
-    platform/stm32/board_common.c
-    ${TN_BOARD_SOURCE}
-    "${cmsis_device_SOURCE_DIR}/${TN_SYSTEM_FILE}"
-    "${cmsis_device_SOURCE_DIR}/${TN_STARTUP_FILE}"
+include(cmake/profiler_target.cmake)
+tinynas_profiler_target(
+    LINKER_SCRIPT "${CMAKE_BINARY_DIR}/${BOARD}.ld"
+    SOURCES
+        platform/stm32/board_common.c
+        ${TN_BOARD_SOURCE}
+        "${cmsis_device_SOURCE_DIR}/${TN_SYSTEM_FILE}"
+        "${cmsis_device_SOURCE_DIR}/${TN_STARTUP_FILE}"
+    INCLUDES platform/stm32 "${_device_include}" "${TN_CMSIS_CORE_INCLUDE}"
+    DEFINITIONS ${_definitions}
 )
-target_include_directories(tinynas-profiler PRIVATE platform/tflm platform/stm32 "${_device_include}"
-                           "${TN_CMSIS_CORE_INCLUDE}")
-target_compile_definitions(tinynas-profiler PRIVATE ${_definitions})
-target_compile_options(tinynas-profiler PRIVATE ${_flags}
-    $<$<COMPILE_LANGUAGE:CXX>:-fno-rtti -fno-exceptions -fno-threadsafe-statics>)
-set_target_properties(tinynas-profiler PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON)
-target_link_libraries(tinynas-profiler PRIVATE tinynas_engine tflm)
-target_link_options(tinynas-profiler PRIVATE ${TN_CPU_FLAGS}
-    -T "${CMAKE_BINARY_DIR}/${BOARD}.ld" --specs=nano.specs --specs=nosys.specs
-    -Wl,--gc-sections -Wl,-Map=${CMAKE_BINARY_DIR}/tinynas-profiler.map)
 
 add_custom_command(TARGET tinynas-profiler POST_BUILD
     COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:tinynas-profiler> tinynas-profiler.bin

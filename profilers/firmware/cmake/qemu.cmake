@@ -46,24 +46,12 @@ set(_definitions
     TN_SLOT_BYTES=0u
     TN_CHUNK_BYTES=4096u
 )
-set(_flags ${TN_CPU_FLAGS} -Os -ffunction-sections -fdata-sections)
-target_compile_options(tinynas_engine PRIVATE ${_flags})
-
-add_executable(tinynas-profiler
-    platform/tflm/main.cc
-    platform/tflm/tflm_runner.cc
-    platform/qemu/board_qemu.c
-    platform/qemu/startup.c
+include(cmake/profiler_target.cmake)
+tinynas_profiler_target(
+    LINKER_SCRIPT "${CMAKE_CURRENT_SOURCE_DIR}/platform/qemu/linker.ld"
+    SOURCES platform/qemu/board_qemu.c platform/qemu/startup.c
+    DEFINITIONS ${_definitions}
 )
-target_include_directories(tinynas-profiler PRIVATE platform/tflm)
-target_compile_definitions(tinynas-profiler PRIVATE ${_definitions})
-target_compile_options(tinynas-profiler PRIVATE ${_flags}
-    $<$<COMPILE_LANGUAGE:CXX>:-fno-rtti -fno-exceptions -fno-threadsafe-statics>)
-set_target_properties(tinynas-profiler PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON)
-target_link_libraries(tinynas-profiler PRIVATE tinynas_engine tflm)
-target_link_options(tinynas-profiler PRIVATE ${TN_CPU_FLAGS}
-    -T "${CMAKE_CURRENT_SOURCE_DIR}/platform/qemu/linker.ld" --specs=nano.specs
-    --specs=nosys.specs -Wl,--gc-sections -Wl,-Map=${CMAKE_BINARY_DIR}/tinynas-profiler.map)
 add_custom_command(TARGET tinynas-profiler POST_BUILD
     COMMAND ${CMAKE_SIZE} $<TARGET_FILE:tinynas-profiler>
     COMMENT "tinynas emulate ${QEMU_MACHINE} --qemu ${CMAKE_BINARY_DIR}/tinynas-profiler.elf"
