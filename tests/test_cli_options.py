@@ -136,7 +136,8 @@ def test_help_and_version_still_exit_0(capsys: pytest.CaptureFixture[str]) -> No
         result = run_main(capsys, *args)
         assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
         assert result.stdout.strip(), args
-    assert "[default: 10.0; x>0]" in run_main(capsys, "search", "--help").stdout
+    shown = " ".join(run_main(capsys, "search", "--help").stdout.split())
+    assert "[default: 30m]" in shown and "10.0 with --time-budget none]. [x>0]" in shown
 
 
 def test_good_numbers_still_parse(capsys: pytest.CaptureFixture[str]) -> None:

@@ -127,6 +127,15 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``12 min``, ``1 h 40 min``: a stage's length, to the second under two
+    minutes and to the minute above."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 def format_counts(names: Iterable[str]) -> str:
     """``"LSTM x2, CUSTOM:Mine"``: each name once, in order of first occurrence, with its
     count when it occurs more than once."""

@@ -10,7 +10,7 @@ from helpers import tinynas_argv
 # the smallest settings that still run every stage (relu_count is analytic: ~5 ms a candidate)
 TINY = ("--device", "stm32", "--dataset", "digits", "--strategy", "random",
         "--metric", "relu_count", "--shortlist", "2", "--halving-epochs", "0.2",
-        "--epochs", "0.5", "--train-subset", "300")  # fmt: skip
+        "--epochs", "0.5", "--capacity-picks", "0", "--train-subset", "300")  # fmt: skip
 # a RAM limit that rejects about a third of the candidates and keeps the shortlist small
 MAX_RAM = ("--max-ram", "16KB")
 MAX_RAM_BYTES = 16_000

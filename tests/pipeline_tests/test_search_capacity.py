@@ -12,7 +12,8 @@ from tinynas.devices import get_device
 from tinynas.estimators import Budget
 from tinynas.metrics import get_metric
 from tinynas.pipeline import SearchConfig, run_search
-from tinynas.pipeline._run import _capacity_records
+from tinynas.pipeline._costs import _shortlist
+from tinynas.pipeline._plan import RunPlan, Settings
 from tinynas.search import SearchSpace, capacity_picks
 from tinynas.store import RunStore
 
@@ -33,10 +34,11 @@ def test_capacity_records_are_stored_once_and_found_again(tmp_path: Path) -> Non
     config = _config(tmp_path / "run")
     batch = (np.zeros((4, 8, 8, 1), np.float32), np.zeros(4, np.int64))
     store = RunStore.memory()
-    first = _capacity_records(store, SPACE, DEVICE, BUDGET, get_metric("relu_count"), batch,
-                              config)
-    again = _capacity_records(store, SPACE, DEVICE, BUDGET, get_metric("relu_count"), batch,
-                              config)
+    plan = RunPlan(Settings(1, 1, 0.2, 0.5, False))
+    first = _shortlist(store, config, SPACE, DEVICE, BUDGET, get_metric("relu_count"), [],
+                       batch, plan)
+    again = _shortlist(store, config, SPACE, DEVICE, BUDGET, get_metric("relu_count"), [],
+                       batch, plan)
     (arch, _), = capacity_picks(SPACE, DEVICE, BUDGET, 1, config.seed)
     assert [r.hash for r in first] == [arch.content_hash]
     assert [r.id for r in again] == [r.id for r in first] and store.count() == 1

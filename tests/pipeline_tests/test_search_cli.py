@@ -30,6 +30,7 @@ SUMMARY_FIELDS = {
     "architecture", "float_accuracy", "int8_accuracy", "flash_bytes", "flash_estimated_bytes",
     "arena_bytes", "arena_estimated_bytes", "unas_peak_bytes", "latency_ms", "provenance",
     "teacher", "executor", "arena_cortex_m_bytes", "arena_estimated_source", "ram_basis",
+    "plan", "stage_seconds",
 }
 
 pytestmark = [pytest.mark.slow, pytest.mark.cli]
@@ -64,6 +65,14 @@ def test_prints_a_complete_consistent_summary(summary: dict[str, Any]) -> None:
     assert summary["trained"] == 2  # the shortlist; the winner is one of them
     assert summary["executor"] == "local, in this process"
     assert summary["teacher"] is None  # no --distill
+    # the default time budget planned what the options left open, and held every stage's time
+    plan = summary["plan"]
+    assert plan["budget_s"] == 1800 and plan["final_epochs"] == 0.5
+    assert plan["settings"] == {"shortlist": 2, "capacity_picks": 0, "halving_epochs": 0.2,
+                                "epochs": 0.5, "distill": False}
+    assert set(plan["stage_s"]) == {"halving", "winner", "finish"}
+    assert set(summary["stage_seconds"]) == {"explore", "plan", "halving", "final"}
+    assert sum(summary["stage_seconds"].values()) <= summary["seconds"]
     assert 0.0 <= summary["float_accuracy"] <= 1.0 and 0.0 <= summary["int8_accuracy"] <= 1.0
     assert summary["provenance"]["latency_ms"] == "predicted"
     assert summary["provenance"]["flash_bytes"].startswith("measured")

@@ -29,7 +29,8 @@ def test_distilled_recipes_replace_label_smoothing_and_cap_the_teacher() -> None
 
 
 def test_a_run_is_resumed_only_with_the_distillation_it_started_with(tmp_path: Path) -> None:
-    plain = SearchConfig(device="nucleo-l4r5zi", out=tmp_path / "run", dataset="digits")
+    plain = SearchConfig(device="nucleo-l4r5zi", out=tmp_path / "run", dataset="digits",
+                         distill=False)
     open_run(plain.out, plain.to_dict(), False, RESUME_FIXED).close()
     distilled = replace(plain, distill=True)
     with pytest.raises(TinyNASError, match="distill=False, not True"):

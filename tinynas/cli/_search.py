@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from tinynas.pipeline import SearchConfig, SearchSummary
 
 
+DEFAULT_TIME_BUDGET = "30m"  # tinynas search as typed: Fashion-MNIST >= 91% int8 (benchmarks)
+
+
 def _default_out(device: str) -> Path:
     return Path("runs") / f"{device}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -42,6 +45,8 @@ def _summary_screen(s: SearchSummary) -> None:
                             f"{s.trained} trained, {format_seconds(s.seconds)} on "
                             f"{s.train_device}")
     table.add_row("trainings", f"successive halving: {s.executor}")
+    if s.plan is not None:
+        table.add_row("plan", _plan_text(s))
     table.add_row("architecture", f"{s.hash}  ({_layers(s.architecture)})")
     int8 = "n/a" if s.int8_accuracy is None else f"{s.int8_accuracy:.2%}"
     table.add_row("accuracy", f"float {s.float_accuracy:.2%}, int8 {int8} "
@@ -58,6 +63,24 @@ def _summary_screen(s: SearchSummary) -> None:
     table.add_row("files", f"{s.out}/: model.tflite, model_data.cc/.h, model_card.json, "
                            "architecture.json, report.md, pareto.png")
     Console().print(table)
+
+
+def _plan_text(s: SearchSummary) -> str:
+    """The plan's settings, the winner's epochs, and each stage's measured time."""
+    from tinynas.units import format_duration
+
+    plan = s.plan or {}
+    settings = plan["settings"]
+    budget = plan.get("budget_s")
+    head = "no time budget" if budget is None else f"time budget {format_duration(budget)}"
+    epochs = plan.get("final_epochs", settings["epochs"])
+    winner = f"winner {epochs:g} epochs"
+    if epochs != settings["epochs"]:
+        winner += f" (planned {settings['epochs']:g}; the time left allowed {epochs:g})"
+    stages = ", ".join(f"{k} {format_duration(v)}" for k, v in s.stage_seconds.items())
+    return (f"{head}: shortlist {settings['shortlist']} ({settings['capacity_picks']} capacity "
+            f"picks), first rung {settings['halving_epochs']:g} epochs, {winner}"
+            f"{', distilled' if settings['distill'] else ''}; measured: {stages}")
 
 
 def _layers(arch: dict[str, Any]) -> str:
@@ -80,9 +103,12 @@ def _size(value: str | None) -> int | None:
               type=click.Choice(["random", "evolution", "bayes", "grid"]))
 @click.option("--metric", default="auto", show_default=True,
               help="Trainingless metric, or auto: the best validated on this dataset.")
-@click.option("--time-budget", default=None, help="Exploration time, e.g. 90s, 10m, 2h.")
+@click.option("--time-budget", default=DEFAULT_TIME_BUDGET, show_default=True,
+              help="Wall-clock bound of the whole run, e.g. 45m or 2h: the stages the options "
+                   "below leave open are planned to fit it from epoch costs measured on this "
+                   "machine. 'none': no plan.")
 @click.option("--candidates", default=None, type=click.IntRange(1),
-              help="Candidates to evaluate (default 1000 when no --time-budget).")
+              help="Candidates to evaluate [default: planned; 1000 with --time-budget none].")
 @click.option("--max-flash", default=None,
               help="Model file limit, e.g. 64KB (tighter than the board).")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
@@ -90,17 +116,21 @@ def _size(value: str | None) -> int | None:
 @click.option("--max-unas-peak", default=None, help="μNAS peak-activation limit, e.g. 12.6KB.")
 @click.option("--max-unas-size", default=None,
               help="μNAS model-size limit (one byte per parameter), e.g. 64KB.")
-@click.option("--shortlist", default=8, show_default=True, type=click.IntRange(1))
-@click.option("--capacity-picks", default=0, show_default=True, type=click.IntRange(0),
+@click.option("--shortlist", default=None, type=click.IntRange(1),
+              help="Candidates trained by successive halving [default: 8].")
+@click.option("--capacity-picks", default=None, type=click.IntRange(0),
               help="Shortlist slots for the regular networks that use most of the budget "
-                   "(worth it for long --epochs).")
-@click.option("--halving-epochs", default=1.0, show_default=True, type=POSITIVE,
-              help="Epochs of the first successive-halving rung.")
-@click.option("--epochs", default=10.0, show_default=True, type=POSITIVE,
-              help="Epochs of the winner's full training.")
-@click.option("--distill", is_flag=True,
+                   "[default: planned, 3 of 8; 0 with --time-budget none].")
+@click.option("--halving-epochs", default=None, type=POSITIVE,
+              help="Epochs of the first successive-halving rung [default: planned; 1.0 with "
+                   "--time-budget none].")
+@click.option("--epochs", default=None, type=POSITIVE,
+              help="Epochs of the winner's full training [default: planned; 10.0 with "
+                   "--time-budget none].")
+@click.option("--distill/--no-distill", default=None,
               help="Train a large teacher network (not bound by the board) and distill it into "
-                   "the winner's full training.")
+                   "the winner's full training [default: planned; no with --time-budget "
+                   "none].")
 @click.option("--train-subset", default=None, type=click.IntRange(100),
               help="Train on at most this many images (quick runs).")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder.")
@@ -112,11 +142,12 @@ def _size(value: str | None) -> int | None:
 @devices_dir_option
 @json_option("Print the summary as JSON only.")
 def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
-           time_budget: str | None, candidates: int | None, max_flash: str | None,
+           time_budget: str, candidates: int | None, max_flash: str | None,
            max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
            max_unas_size: str | None,
-           shortlist: int, capacity_picks: int, halving_epochs: float, epochs: float,
-           distill: bool, train_subset: int | None, out: str | None, seed: int, resume: bool,
+           shortlist: int | None, capacity_picks: int | None, halving_epochs: float | None,
+           epochs: float | None, distill: bool | None, train_subset: int | None,
+           out: str | None, seed: int, resume: bool,
            refine: str | None, workers: int, ray: str | None, gpus_per_job: float,
            devices_dir: Path | None, as_json: bool) -> None:
     """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
@@ -133,7 +164,7 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         device=board.name, out=Path(out) if out else _default_out(board.name),
         dataset=dataset, data_dir=data_dir, strategy=strategy, metric=metric,
         candidates=candidates,
-        time_budget_s=parse_duration(time_budget) if time_budget else None,
+        time_budget_s=None if time_budget.lower() == "none" else parse_duration(time_budget),
         max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),
         max_latency_ms=max_latency, max_unas_peak_bytes=_size(max_unas_peak),
         max_unas_size_bytes=_size(max_unas_size),
@@ -142,23 +173,28 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         workers=workers, ray=ray, gpus_per_job=gpus_per_job,
     )
     if as_json:
-        printed = run_search(config, resume, None, devices_dir).to_dict()
+        summary = run_search(config, resume, None, devices_dir)
+        printed = summary.to_dict()
         if refine:
-            printed["refined"] = _refine(config, refine, devices_dir)
+            printed["refined"] = _refine(config, summary, refine, devices_dir)
         click.echo(json.dumps(printed, indent=2))
         return
-    _summary_screen(_with_progress(config, resume, devices_dir))
+    summary = _with_progress(config, resume, devices_dir)
+    _summary_screen(summary)
     if refine:
-        refined = _refine(config, refine, devices_dir)
+        refined = _refine(config, summary, refine, devices_dir)
         click.echo(f"refined with {refine}: widths {refined['widths']}, test accuracy float "
                    f"{refined['test_accuracy']:.2%}, files in {refined['out']}/")
 
 
-def _refine(config: SearchConfig, method: str, devices_dir: Path | None) -> dict[str, Any]:
+def _refine(config: SearchConfig, summary: SearchSummary, method: str,
+            devices_dir: Path | None) -> dict[str, Any]:
+    """Refines the run's winner and retrains it for as many epochs as the winner had."""
     from tinynas.refine import RefineConfig, refine_run
 
+    epochs = (summary.plan or {}).get("settings", {}).get("epochs") or config.epochs or 10.0
     return refine_run(config.out, RefineConfig(method=method, seed=config.seed),
-                      retrain_epochs=config.epochs, devices_dir=devices_dir)
+                      retrain_epochs=epochs, devices_dir=devices_dir)
 
 
 def _with_progress(config: SearchConfig, resume: bool,
@@ -182,11 +218,18 @@ def _with_progress(config: SearchConfig, resume: bool,
     labels = {"explore": "explore: estimate, reject, score",
               "train": f"successive halving ({where})",
               "final": "train the winner, convert, verify"}
-    if config.distill:
-        labels["final"] = "train the teacher and the winner, convert, verify"
     tasks: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
         bars: list[Progress] = []
+
+        def show_plan(lines: list[str]) -> None:
+            if "distilled" in "".join(lines):
+                labels["final"] = "train the teacher and the winner, convert, verify"
+            for line in lines:
+                if bars:
+                    bars[0].console.print(line, highlight=False, markup=False)
+                else:
+                    click.echo(line)
 
         def update(stage: str, done: int, total: int | None) -> None:
             if not bars:
@@ -195,4 +238,4 @@ def _with_progress(config: SearchConfig, resume: bool,
                 tasks[stage] = bars[0].add_task(labels[stage], total=total)
             bars[0].update(tasks[stage], completed=done, total=total)
 
-        return run_search(config, resume, update, devices_dir)
+        return run_search(config, resume, update, devices_dir, on_plan=show_plan)

@@ -20,6 +20,7 @@ class Executor(ABC):
 
     backend: str  # "local", "local processes", "ray"
     workers: int  # jobs that can run at once
+    job_threads: int = 0  # torch CPU threads each job trains with; 0: the process's setting
 
     @abstractmethod
     def run(self, jobs: Sequence[TrainJob], data: SplitData) -> Iterator[TrainOutcome]:

@@ -59,6 +59,7 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._threads = max(1, (os.cpu_count() or 1) // workers)
+        self.job_threads = self._threads
         self._pool: ProcessPoolExecutor | None = None
         self._pool_data: SplitData | None = None
 

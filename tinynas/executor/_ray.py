@@ -66,6 +66,7 @@ class RayExecutor(Executor):
         self._task = ray.remote(num_cpus=cpus_per_job, num_gpus=gpus_per_job,
                                 max_retries=MAX_TRIES - 1)(run_train_job)  # fmt: skip
         self._threads = max(1, int(cpus_per_job))
+        self.job_threads = self._threads
         self._data_ref: Any = None
         self._data: SplitData | None = None
         self._gpus_per_job = gpus_per_job

@@ -28,24 +28,32 @@ class SearchConfig:
     strategy: str = "evolution"
     metric: str = "auto"
     candidates: int | None = None
-    time_budget_s: float | None = None
+    time_budget_s: float | None = None  # the whole run's wall-clock; None: no plan
     max_flash_bytes: int | None = None
     max_ram_bytes: int | None = None
     max_latency_ms: float | None = None
     max_unas_peak_bytes: int | None = None
     max_unas_size_bytes: int | None = None  # μNAS's model size: one byte per parameter
-    shortlist: int = 8
-    capacity_picks: int = 0  # shortlist slots for regular networks of most capacity
-    halving_epochs: float = 1.0  # epochs of the first rung
-    epochs: float = 10.0  # full training of the winner
+    # the stage settings: None is planned from time_budget_s (tinynas.pipeline._plan), or,
+    # without a time budget, the fixed defaults of _plan.UNPLANNED (8, 0, 1.0, 10.0, False)
+    shortlist: int | None = None
+    capacity_picks: int | None = None  # shortlist slots for regular networks of most capacity
+    halving_epochs: float | None = None  # epochs of the first rung
+    epochs: float | None = None  # full training of the winner
     train_subset: int | None = None  # at most this many training images (quick runs)
-    distill: bool = False  # train a teacher and distill it into the winner
+    distill: bool | None = None  # train a teacher and distill it into the winner
     seed: int = 0
     space: SpaceConfig = field(default_factory=SpaceConfig)
     # where trainings run (tinynas.executor); not fixed on resume: a run may move machines
     workers: int = 0  # local worker processes; 0: this process
     ray: str | None = None  # None: not Ray; "": a local Ray or $RAY_ADDRESS; else an address
     gpus_per_job: float = 0.0  # share of a GPU each Ray job asks for
+
+    def fixed_settings(self) -> dict[str, Any]:
+        """The stage settings the user gave (None: planned)."""
+        return {"shortlist": self.shortlist, "capacity_picks": self.capacity_picks,
+                "halving_epochs": self.halving_epochs, "epochs": self.epochs,
+                "distill": self.distill}
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -13,7 +13,7 @@ from typing import Any
 from tinynas.pipeline._summary import SearchSummary, TeacherSummary
 from tinynas.search import pareto_front
 from tinynas.store import CandidateStatus, RunLayout, RunStore
-from tinynas.units import format_latency, format_seconds
+from tinynas.units import format_duration, format_latency, format_seconds
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ def write_report(store: RunStore, summary: SearchSummary, layout: RunLayout) -> 
         f"- candidates: {summary.evaluated} evaluated, {summary.rejected} rejected by the "
         f"estimators, {summary.scored} scored, {summary.trained} trained",
         f"- compute: {format_seconds(summary.seconds)} on {summary.train_device}",
+        *_compute_lines(summary),
         "",
         "## Chosen model",
         "",
@@ -104,6 +105,22 @@ def write_report(store: RunStore, summary: SearchSummary, layout: RunLayout) -> 
                      f"{e.get('flash_bytes', 0):,} |")
     layout.report.write_text("\n".join(lines) + "\n")
     return layout.report
+
+
+def _compute_lines(summary: SearchSummary) -> list[str]:
+    """Each stage's measured seconds beside the plan's prediction, when there was a plan."""
+    if not summary.stage_seconds:
+        return []
+    predicted = (summary.plan or {}).get("stage_s") or {}
+    budget = (summary.plan or {}).get("budget_s")
+    head = "" if budget is None else f" (time budget {format_duration(budget)})"
+    lines = ["", f"| stage{head} | measured | predicted |", "|---|---:|---:|"]
+    final_predicted = sum(predicted.get(k, 0.0) for k in ("teacher", "winner", "finish"))
+    for stage, seconds in summary.stage_seconds.items():
+        guess = final_predicted if stage == "final" else predicted.get(stage)
+        lines.append(f"| {stage} | {format_duration(seconds)} | "
+                     f"{'-' if not guess else format_duration(guess)} |")
+    return lines
 
 
 def _teacher_lines(teacher: TeacherSummary | None) -> list[str]:

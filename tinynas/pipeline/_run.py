@@ -20,26 +20,39 @@ from tinynas.estimators import Budget
 from tinynas.executor import Executor, make_executor
 from tinynas.metrics import BaseMetric
 from tinynas.pipeline._config import RESUME_FIXED, SearchConfig
-from tinynas.pipeline._explore import ExploreLimits, explore, replay, resize_batch
+from tinynas.pipeline._costs import plan_run
+from tinynas.pipeline._explore import ExploreLimits, explore, replay
 from tinynas.pipeline._finish import finish
 from tinynas.pipeline._halving import successive_halving
 from tinynas.pipeline._metric import make_metric, resolve_metric
+from tinynas.pipeline._plan import (
+    PLANNED_CANDIDATES,
+    RunPlan,
+    explore_seconds,
+    finish_seconds,
+    fit_final_epochs,
+)
 from tinynas.pipeline._report import write_report
 from tinynas.pipeline._summary import SearchSummary, nothing_fits, summarize
-from tinynas.search import SearchSpace, capacity_picks, diverse_shortlist, pareto_front
+from tinynas.search import SearchSpace, pareto_front
 from tinynas.store import CandidateRecord, CandidateStatus, RunLayout, RunStore, open_run
 from tinynas.train import distilled_recipes, recipe_for
+from tinynas.units import format_duration
 
 METRIC_BATCH = 64  # images in the batch trainingless metrics score on
 DEFAULT_CANDIDATES = 1000  # explored when neither a count nor a time budget is given
+FINAL_EPOCHS = "final_epochs"  # run metadata: the winner's epochs, fitted to the time left
 MIN_TRAIN_SAMPLES = 20  # two validation images at the least, and a batch to score on
 
 Progress = Callable[[str, int, int | None], None]  # stage, done, total
+OnPlan = Callable[[list[str]], None]  # the plan, as printed lines
 
 
 def run_search(config: SearchConfig, resume: bool = False, progress: Progress | None = None,
-               devices_dir: str | Path | None = None) -> SearchSummary:
-    """Runs (or resumes) a search; returns the summary of its chosen model."""
+               devices_dir: str | Path | None = None,
+               on_plan: OnPlan | None = None) -> SearchSummary:
+    """Runs (or resumes) a search; returns the summary of its chosen model. With a time
+    budget, `on_plan` gets the plan's lines before the first training (RunPlan.lines)."""
     from tinynas.data import load_dataset
     from tinynas.devices import get_device
 
@@ -58,14 +71,14 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
     executor = make_executor(config.workers, config.ray, config.gpus_per_job)  # before the store
     try:
         return _search(config, resume, progress, started, device, budget, ds, metric_name,
-                       metric, executor)
+                       metric, executor, on_plan)
     finally:
         executor.close()
 
 
 def _search(config: SearchConfig, resume: bool, progress: Progress | None, started: float,
             device: Device, budget: Budget, ds: Dataset, metric_name: str, metric: BaseMetric,
-            executor: Executor) -> SearchSummary:  # fmt: skip
+            executor: Executor, on_plan: OnPlan | None) -> SearchSummary:  # fmt: skip
     from tinynas.search import get_strategy
     from tinynas.train import pick_device
 
@@ -85,46 +98,61 @@ def _search(config: SearchConfig, resume: bool, progress: Progress | None, start
         pick = np.random.default_rng(config.seed).choice(
             len(ds.x_train), min(METRIC_BATCH, len(ds.x_train)), False)
         batch = (ds.x_train[pick], ds.y_train[pick])
-        limits = ExploreLimits(config.candidates, config.time_budget_s)
-        if limits.candidates is None and limits.time_budget_s is None:
-            limits = ExploreLimits(candidates=DEFAULT_CANDIDATES)
+        deadline = None if config.time_budget_s is None else started + config.time_budget_s
+        limits = explore_limits(config)
+        stage_s: dict[str, float] = {}
+        clock = time.monotonic()
         explore(store, strategy, metric, batch, device, budget, limits, config.seed,
                 on_result=lambda n: progress and progress("explore", n, limits.candidates))
-        picks = _capacity_records(store, space, device, budget, metric, batch, config)
+        stage_s["explore"] = time.monotonic() - clock
         scored = store.candidates(CandidateStatus.SCORED) + store.candidates(
             CandidateStatus.TRAINED) + store.candidates(CandidateStatus.TRAINING)
         scored = [r for r in scored if metric_name in r.scores]
         if not scored:
             raise _NothingFits(nothing_fits(store, budget))
-        points = [(-r.scores[metric_name], r.estimates.get("latency_ms") or 0.0,
-                   r.estimates["arena_bytes"], r.estimates["flash_bytes"]) for r in scored]
-        store.mark_front([scored[i].id for i in pareto_front(points)])
-        shortlist = diverse_shortlist(scored, metric_name, config.shortlist - len(picks),
-                                      exclude=[r.id for r in picks]) + picks
         data = holdout_split(ds, config.seed, config.train_subset)
-        train_config = recipe_for(ds.name, config.epochs)
-        counter = iter(range(1, 10**9))
-        winner = successive_halving(
-            store, shortlist, data, train_config, config.halving_epochs, config.seed,
-            on_trained=lambda *a: progress and progress("train", next(counter), None),
-            executor=executor)
-        if progress:
-            progress("final", 0, 1)
         whole = SplitData(ds.x_train, ds.y_train, data.x_val[:0], data.y_val[:0], ds.num_classes)
         if config.train_subset is not None:  # a quick run trains the winner on its subset too
             whole = SplitData(np.concatenate([data.x_train, data.x_val]),
                               np.concatenate([data.y_train, data.y_val]),
                               data.x_val[:0], data.y_val[:0], ds.num_classes)
-        final_config, teacher_config = train_config, None
-        if config.distill:
-            final_config, teacher_config = distilled_recipes(train_config)
+        clock = time.monotonic()
+        planned = plan_run(store, config, space, device, budget, metric, scored, batch,
+                           data.x_train, len(data.x_train), len(whole.x_train), len(ds.x_test),
+                           recipe_for(ds.name, config.epochs or 1.0), executor, deadline)
+        stage_s["plan"] = time.monotonic() - clock
+        plan, settings = planned.plan, planned.plan.settings
+        if on_plan is not None:
+            on_plan(plan.lines(len(data.x_train), len(whole.x_train)) + _eta(plan))
+        members = scored + [r for r in planned.shortlist if r not in scored]
+        points = [(-r.scores[metric_name], r.estimates.get("latency_ms") or 0.0,
+                   r.estimates["arena_bytes"], r.estimates["flash_bytes"]) for r in members]
+        store.mark_front([members[i].id for i in pareto_front(points)])
+        train_config = recipe_for(ds.name, settings.epochs)
+        counter = iter(range(1, 10**9))
+        clock = time.monotonic()
+        winner = successive_halving(
+            store, planned.shortlist, data, train_config, settings.halving_epochs, config.seed,
+            on_trained=lambda *a: progress and progress("train", next(counter), None),
+            executor=executor)
+        stage_s["halving"] = time.monotonic() - clock
+        if progress:
+            progress("final", 0, 1)
+        epochs = final_epochs(store, plan, winner, len(data.x_train), len(whole.x_train),
+                              len(ds.x_test), deadline)
+        final_config, teacher_config = recipe_for(ds.name, epochs), None
+        if settings.distill:
+            final_config, teacher_config = distilled_recipes(final_config)
+        clock = time.monotonic()
         done = finish(store, winner, whole, ds.x_test, ds.y_test, final_config, ds.name,
                       config.seed, layout, budget, device, teacher=teacher_config,
                       executor=executor)
+        stage_s["final"] = time.monotonic() - clock
         if progress:
             progress("final", 1, 1)
         summary = summarize(config, store, device.name, budget, metric_name, done,
-                            time.monotonic() - started, pick_device(), executor.describe())
+                            time.monotonic() - started, pick_device(), executor.describe(),
+                            plan=plan.to_dict() | {"final_epochs": epochs}, stage_s=stage_s)
         write_report(store, summary, layout)
         store.finish("finished")
         return summary
@@ -145,19 +173,40 @@ class _NothingFits(TinyNASError):
     """No explored candidate fits the budget (the message says what would)."""
 
 
-def _capacity_records(store: RunStore, space: SearchSpace, device: Device, budget: Budget,
-                      metric: BaseMetric, batch: tuple[np.ndarray, np.ndarray],
-                      config: SearchConfig) -> list[CandidateRecord]:
-    """The capacity picks (`tinynas.search.capacity_picks`) as stored candidates, scored by
-    the run's metric; the picks are seeded, so a resumed run finds the ones it stored before."""
-    records = []
-    k = min(config.capacity_picks, config.shortlist)
-    for arch, est in capacity_picks(space, device, budget, k, config.seed):
-        record = store.find(arch.content_hash)
-        if record is None:
-            score = float(metric.score(arch, resize_batch(batch, arch), config.seed))
-            record = store.add_candidate(arch, CandidateStatus.SCORED, est.to_dict(),
-                                         {metric.name: score})
-        records.append(record)
-    store.set_meta("capacity_picks", [r.id for r in records])
-    return records
+def _eta(plan: RunPlan) -> list[str]:
+    """The plan's predicted end as a line (none without a prediction)."""
+    if not plan.stage_s:
+        return []
+    rest = plan.predicted_s
+    end = time.strftime("%H:%M", time.localtime(time.time() + rest))
+    return [f"  ETA       {end} ({format_duration(rest)} from now, predicted)"]
+
+
+def explore_limits(config: SearchConfig) -> ExploreLimits:
+    """The user's --candidates; else, with a time budget, PLANNED_CANDIDATES within the
+    exploration's share of it; else DEFAULT_CANDIDATES."""
+    if config.candidates is not None:
+        return ExploreLimits(config.candidates)
+    if config.time_budget_s is not None:
+        return ExploreLimits(PLANNED_CANDIDATES, explore_seconds(config.time_budget_s))
+    return ExploreLimits(DEFAULT_CANDIDATES)
+
+
+def final_epochs(store: RunStore, plan: RunPlan, winner: CandidateRecord, halving_images: int,
+                 final_images: int, test_images: int, deadline: float | None) -> float:
+    """The winner's epochs: the plan's, or, when the time left before `deadline` is short of
+    them at the winner's measured cost (its halving trainings' seconds per image), as many as
+    fit. Decided once and kept in the run's metadata, so a resumed run trains the same."""
+    kept = store.get_meta(FINAL_EPOCHS)
+    if kept is not None:
+        return float(kept)
+    epochs = plan.settings.epochs
+    rungs = [t for t in store.trainings(winner.id) if t.stage.startswith("halving-")]
+    if deadline is not None and rungs:
+        per_image_s = sum(t.train_seconds for t in rungs) / (
+            sum(t.epochs for t in rungs) * halving_images)
+        left_s = (deadline - time.monotonic() - finish_seconds(test_images)
+                  - plan.stage_s.get("teacher", 0.0))
+        epochs = fit_final_epochs(epochs, per_image_s * final_images, left_s)
+    store.set_meta(FINAL_EPOCHS, epochs)
+    return epochs

@@ -70,6 +70,8 @@ class SearchSummary:
     arena_cortex_m_bytes: int | None = None  # of the .tflite; None: not estimated (ram_basis)
     arena_estimated_source: str = ARENA_X86  # which arena arena_estimated_bytes is
     ram_basis: str = ""  # which arena the delivered model's RAM verdict held, and why
+    plan: dict[str, Any] | None = None  # the run's settings and predicted seconds (RunPlan)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # measured, this process
     provenance: dict[str, str] = field(default_factory=lambda: dict(PROVENANCE))
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +140,8 @@ def teacher_summary(store: RunStore) -> TeacherSummary | None:
 
 def summarize(config: SearchConfig, store: RunStore, device: str, budget: Budget, metric: str,
               finished: Finished, seconds: float, train_device: str,
-              executor: str = "local, in this process") -> SearchSummary:
+              executor: str = "local, in this process", plan: dict[str, Any] | None = None,
+              stage_s: dict[str, float] | None = None) -> SearchSummary:
     """The summary of a finished run."""
     chosen = finished.candidate
     est = chosen.estimates
@@ -157,4 +160,5 @@ def summarize(config: SearchConfig, store: RunStore, device: str, budget: Budget
         teacher=teacher_summary(store), executor=executor,
         arena_cortex_m_bytes=finished.arena_cortex_m_bytes,
         arena_estimated_source=est.get("arena_source", ARENA_X86), ram_basis=finished.ram_basis,
+        plan=plan, stage_seconds=dict(stage_s or {}),
     )

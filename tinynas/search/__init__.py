@@ -9,7 +9,7 @@ from __future__ import annotations
 from tinynas.errors import TinyNASError
 from tinynas.search._base import BaseStrategy, SearchSpace
 from tinynas.search._bayes import BayesStrategy
-from tinynas.search._capacity import CAPACITY_SAMPLES, capacity, capacity_picks
+from tinynas.search._capacity import CAPACITY_SAMPLES, capacity, capacity_picks, capacity_pool
 from tinynas.search._evolution import EvolutionStrategy
 from tinynas.search._fitting import sample_fitting
 from tinynas.search._grid import GridStrategy
@@ -42,6 +42,7 @@ __all__ = [
     "SearchSpace",
     "capacity",
     "capacity_picks",
+    "capacity_pool",
     "diverse_shortlist",
     "family",
     "get_strategy",

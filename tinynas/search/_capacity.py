@@ -31,15 +31,25 @@ def capacity(est: Estimate) -> int:
     return est.macs * est.params
 
 
-def capacity_picks(space: SearchSpace, device: Device, budget: Budget, k: int, seed: int,
-                   samples: int = CAPACITY_SAMPLES) -> list[tuple[Architecture, Estimate]]:
-    """Up to `k` regular architectures that fit `budget`, the highest `capacity` first, one
-    per family before a second of any; the same arguments always give the same picks."""
-    if k <= 0:
-        return []
+def capacity_pool(space: SearchSpace, device: Device, budget: Budget, seed: int,
+                  samples: int = CAPACITY_SAMPLES) -> list[tuple[Architecture, Estimate]]:
+    """The regular architectures of `samples` seeded draws that fit `budget`, the highest
+    `capacity` first (equal ones by hash): what the capacity picks are chosen from."""
     rng = random.Random(f"capacity-{seed}")
     fitting = sample_fitting(
         lambda r: sample_regular(space.input_shape, space.num_classes, r, space.config),
         rng, device, budget, tries=samples)
-    ranked = sorted(fitting, key=lambda p: (-capacity(p[1]), p[0].content_hash))
+    return sorted(fitting, key=lambda p: (-capacity(p[1]), p[0].content_hash))
+
+
+def capacity_picks(space: SearchSpace, device: Device, budget: Budget, k: int, seed: int,
+                   samples: int = CAPACITY_SAMPLES,
+                   max_macs: int | None = None) -> list[tuple[Architecture, Estimate]]:
+    """Up to `k` regular architectures that fit `budget` (and have at most `max_macs` MACs,
+    a time budget's cap on what may be trained), the highest `capacity` first, one per family
+    before a second of any; the same arguments always give the same picks."""
+    if k <= 0:
+        return []
+    ranked = [p for p in capacity_pool(space, device, budget, seed, samples)
+              if max_macs is None or p[1].macs <= max_macs]
     return one_per_family_first(ranked, lambda p: p[0])[:k]

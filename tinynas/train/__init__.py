@@ -3,6 +3,7 @@ with (`recipe_for`, `distilled_recipes`), and the distillation teacher."""
 
 from __future__ import annotations
 
+from tinynas.train._cost import measure_epoch_seconds
 from tinynas.train._distill import soft_targets, teacher_architecture
 from tinynas.train._loop import (
     SoftTargets,
@@ -34,6 +35,7 @@ __all__ = [
     "evaluate",
     "fit_inputs",
     "load_net",
+    "measure_epoch_seconds",
     "pick_device",
     "predict_logits",
     "recipe_for",

@@ -1,0 +1,165 @@
+"""The time-budget plan: halving priced rung by rung, the epoch-cost line, the recipe ladder,
+and the winner's epochs fitted to the time left."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from tinynas.pipeline._plan import (
+    FIRST_RUNG_EPOCHS,
+    JOB_OVERHEAD_S,
+    MIN_WINNER_MACS,
+    RECIPES,
+    Costs,
+    EpochCost,
+    NoPlanFits,
+    RunPlan,
+    Settings,
+    _rungs,
+    choose,
+    explore_seconds,
+    finish_seconds,
+    fit_final_epochs,
+    halving_seconds,
+    planned_shape,
+    predict,
+    unplanned,
+)
+
+# seconds per image = 1e-5 + 1e-11 * MACs: a 1 M-MAC network costs 1.2 s an epoch of 60,000
+LINE = EpochCost(1e-5, 1e-11)
+NONE_FIXED = {"shortlist": None, "capacity_picks": None, "halving_epochs": None,
+              "epochs": None, "distill": None}
+
+
+def _costs(remaining_s: float, pool_max_macs: int = 4_000_000, parallel: int = 1) -> Costs:
+    return Costs(remaining_s=remaining_s, metric_picks_epoch_s=(1.0, 1.0, 0.5, 0.5, 0.5),
+                 halving_images=54_000, final_images=60_000, teacher_epoch_s=20.0,
+                 test_images=10_000, epoch_cost=LINE, pool_max_macs=pool_max_macs,
+                 parallel=parallel)
+
+
+def test_halving_is_priced_rung_by_rung_as_if_the_most_expensive_survived() -> None:
+    o = JOB_OVERHEAD_S
+    # rung 0: all four for 1 epoch; rung 1: the two dearest for 2; one left: done
+    assert halving_seconds([1, 4, 1, 2], 1.0, 1) == pytest.approx(4 + 2 + 1 + 1 + 4 * o
+                                                                  + 8 + 4 + 2 * o)
+    # two at a time: a rung takes half its sum, but never less than its longest job
+    assert halving_seconds([1, 4, 1, 2], 1.0, 2) == pytest.approx((8 + 4 * o) / 2 + 8 + o)
+    assert halving_seconds([3.0], 0.5, 1) == pytest.approx(1.5 + o)  # one member, one rung
+    assert halving_seconds([], 1.0, 1) == 0.0
+
+
+@pytest.mark.parametrize(("size", "rungs"), [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (8, 3),
+                                              (9, 3), (16, 4)])
+def test_rungs_follow_successive_halving(size: int, rungs: int) -> None:
+    # successive_halving trains n, keeps n // 2 and stops when one is left
+    n, trained = size, 0
+    while True:
+        trained += 1
+        n = max(1, n // 2)
+        if n == 1:
+            break
+    assert _rungs(size) == trained == rungs
+
+
+def test_the_epoch_cost_line_is_fitted_through_measurements() -> None:
+    macs = [100_000, 2_000_000, 30_000_000]
+    fitted = EpochCost.fit(macs, [LINE.per_image_s + LINE.per_mac_s * m for m in macs])
+    assert fitted.per_image_s == pytest.approx(LINE.per_image_s)
+    assert fitted.per_mac_s == pytest.approx(LINE.per_mac_s)
+    assert fitted.seconds(1_000_000, 60_000) == pytest.approx(1.2)
+    assert fitted.max_macs(1.2, 60_000) == pytest.approx(1_000_000, rel=1e-6)
+    # a line that would cross zero goes through the origin; a falling one is flat
+    steep = EpochCost.fit([1_000, 2_000], [1.0, 3.0])
+    assert steep.per_image_s == 0.0 and steep.per_mac_s == pytest.approx(7 / 5000)
+    assert EpochCost.fit([1, 2], [2.0, 1.0]) == EpochCost(1.5, 0.0)
+    with pytest.raises(ValueError, match="no measured network"):
+        EpochCost.fit([], [])
+
+
+def _total(plan: RunPlan) -> float:
+    return sum(plan.stage_s.values())
+
+
+def test_a_long_budget_distills_the_largest_capacity_picks() -> None:
+    costs = _costs(2 * 3600.0)
+    plan = choose(costs, NONE_FIXED, 8, 3, 7200.0)
+    assert (plan.settings.distill, plan.settings.epochs) == RECIPES[0]
+    assert plan.settings.halving_epochs == FIRST_RUNG_EPOCHS[0]
+    assert plan.capacity_max_macs == pytest.approx(4_000_000, rel=1e-6)  # the board's limit
+    assert _total(plan) <= costs.remaining_s
+    assert plan.stage_s["teacher"] == 30 * 20.0  # the teacher's 30 epochs
+    assert plan.stage_s["winner"] == pytest.approx(120 * LINE.seconds(4_000_000, 60_000))
+    assert plan.stage_s["finish"] == finish_seconds(10_000)
+
+
+def test_a_shorter_budget_steps_down_the_recipes_and_caps_the_picks() -> None:
+    plans = [choose(_costs(s), NONE_FIXED, 8, 3, s) for s in (1500.0, 700.0, 300.0, 120.0)]
+    for plan, seconds in zip(plans, (1500.0, 700.0, 300.0, 120.0)):
+        assert _total(plan) <= seconds
+        assert plan.capacity_max_macs is not None
+        assert plan.capacity_max_macs >= MIN_WINNER_MACS  # epochs are not bought with capacity
+    order = [RECIPES.index((p.settings.distill, p.settings.epochs)) for p in plans]
+    assert order == sorted(order) and order[0] < order[-1]
+    assert not plans[-1].settings.distill
+    # where a recipe leaves time over, the picks grow up to the budget's largest network
+    caps = [p.capacity_max_macs for p in plans]
+    assert max(caps) == pytest.approx(4_000_000, rel=1e-6)
+
+
+def test_the_user_s_settings_are_kept() -> None:
+    fixed = dict(NONE_FIXED, epochs=7.0, halving_epochs=0.3)
+    plan = choose(_costs(3600.0), fixed, 4, 1, 3600.0)
+    assert plan.settings == Settings(4, 1, 0.3, 7.0, False)
+    distilled = choose(_costs(3 * 3600.0), dict(NONE_FIXED, distill=True), 8, 3, 10800.0)
+    assert distilled.settings.distill
+    plain = choose(_costs(3 * 3600.0), dict(NONE_FIXED, distill=False), 8, 3, 10800.0)
+    assert (plain.settings.distill, plain.settings.epochs) == (False, 60.0)
+
+
+def test_a_budget_too_short_for_any_recipe_names_what_it_needs() -> None:
+    with pytest.raises(NoPlanFits, match=r"leaves 30 s for training .* shortest plan needs "
+                                         r"\d+ s; raise --time-budget"):
+        choose(_costs(30.0), NONE_FIXED, 8, 3, 60.0)
+    with pytest.raises(NoPlanFits):  # the user's epochs cannot be shortened
+        choose(_costs(600.0), dict(NONE_FIXED, epochs=500.0), 8, 3, 600.0)
+
+
+def test_without_capacity_picks_the_ranker_s_picks_set_the_winner_s_cost() -> None:
+    costs = _costs(1800.0)
+    plan = choose(costs, NONE_FIXED, 5, 0, 1800.0)
+    assert plan.capacity_max_macs is None
+    winner_epoch_s = 1.0 * 60_000 / 54_000  # the dearest ranker pick, on the final images
+    assert plan.stage_s["winner"] == pytest.approx(plan.settings.epochs * winner_epoch_s)
+    assert predict(plan.settings, costs, [])["halving"] == plan.stage_s["halving"]
+
+
+def test_the_winner_s_epochs_shrink_to_the_time_left_only() -> None:
+    assert fit_final_epochs(60.0, 10.0, 1000.0) == 60.0
+    assert fit_final_epochs(60.0, 10.0, 555.0) == 55.0
+    assert fit_final_epochs(60.0, 10.0, -5.0) == 1.0  # over already: one epoch, not none
+
+
+def test_shape_and_unplanned_defaults() -> None:
+    assert planned_shape(None, None) == (8, 3)
+    assert planned_shape(2, None) == (2, 1) and planned_shape(1, None) == (1, 0)
+    assert planned_shape(4, 9) == (4, 4)
+    assert unplanned(NONE_FIXED) == Settings(8, 0, 1.0, 10.0, False)
+    assert unplanned(dict(NONE_FIXED, epochs=3.0, capacity_picks=12, shortlist=2)) == \
+        Settings(2, 2, 1.0, 3.0, False)
+    assert explore_seconds(1800.0) == 180.0 and explore_seconds(36000.0) == 600.0
+
+
+def test_a_plan_survives_the_run_store_s_json() -> None:
+    plan = choose(_costs(3600.0), NONE_FIXED, 8, 3, 3600.0, "measured here")
+    assert RunPlan.from_dict(plan.to_dict()) == plan
+    lines = plan.lines(54_000, 60_000)
+    assert lines[0] == "plan for a time budget of 1 h 0 min (measured here):"
+    assert any(line.strip().startswith("halving   rungs of 1, 2, 4 epochs on 54,000 images")
+               for line in lines)
+    assert math.isclose(plan.predicted_s, _total(plan))
+    assert replace(plan, budget_s=None).lines(1, 1)[0] == "plan (measured here):"

@@ -1,0 +1,171 @@
+"""Making a run's plan: measure what its trainings cost on this machine, choose the settings
+(`_plan.choose`) and the capacity picks they allow, and keep the plan in the run store.
+
+A resumed run keeps the plan it stored: its shortlist was trained under it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from tinynas.devices import Device
+from tinynas.estimators import Budget, estimate
+from tinynas.executor import Executor
+from tinynas.metrics import BaseMetric
+from tinynas.pipeline._config import SearchConfig
+from tinynas.pipeline._explore import resize_batch
+from tinynas.pipeline._plan import (
+    Costs,
+    EpochCost,
+    RunPlan,
+    choose,
+    planned_shape,
+    unplanned,
+    with_measured,
+)
+from tinynas.search import SearchSpace, capacity_picks, capacity_pool, diverse_shortlist
+from tinynas.space import Architecture
+from tinynas.store import CandidateRecord, CandidateStatus, RunStore
+from tinynas.train import TrainConfig
+
+PROBES = 3  # capacity-pool networks measured to price the others: least, median, most MACs
+REFITS = 3  # times the plan is chosen again when its capacity picks cost more than priced
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A run's plan and the shortlist it trains."""
+
+    plan: RunPlan
+    shortlist: list[CandidateRecord]  # the ranker's picks, then the capacity picks
+
+
+def plan_run(store: RunStore, config: SearchConfig, space: SearchSpace, device: Device,
+             budget: Budget, metric: BaseMetric, scored: list[CandidateRecord],
+             batch: tuple[np.ndarray, np.ndarray], x_train: np.ndarray, halving_images: int,
+             final_images: int, test_images: int, recipe: TrainConfig, executor: Executor,
+             deadline: float | None) -> Planned:
+    """The plan (stored, or made and stored) and the shortlist of the run.
+
+    Raises:
+        NoPlanFits: The time left before `deadline` cannot train even the shortest recipe.
+    """
+    kept = store.get_meta("plan")
+    if kept is not None:
+        plan = RunPlan.from_dict(kept)
+        return Planned(plan, _shortlist(store, config, space, device, budget, metric, scored,
+                                        batch, plan))  # fmt: skip
+    fixed = config.fixed_settings()
+    if deadline is None:
+        plan = RunPlan(unplanned(fixed))
+    else:
+        plan = _measured_plan(store, config, space, device, budget, metric, scored, x_train,
+                              halving_images, final_images, test_images, recipe, executor,
+                              deadline)
+    shortlist = _shortlist(store, config, space, device, budget, metric, scored, batch, plan)
+    store.set_meta("plan", plan.to_dict())
+    return Planned(plan, shortlist)
+
+
+def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, device: Device,
+                   budget: Budget, metric: BaseMetric, scored: list[CandidateRecord],
+                   x_train: np.ndarray, halving_images: int, final_images: int,
+                   test_images: int, recipe: TrainConfig, executor: Executor,
+                   deadline: float) -> RunPlan:
+    from tinynas.train import pick_device, teacher_architecture
+
+    size, picks = planned_shape(config.shortlist, config.capacity_picks)
+    ranked = diverse_shortlist(scored, metric.name, size - picks)
+    measure = _Meter(x_train, recipe, executor.job_threads)
+    metric_costs = [measure(r.architecture, halving_images) for r in ranked]
+    pool = capacity_pool(space, device, budget, config.seed) if picks else []
+    probes = _probes(pool)
+    probe_costs = [measure(a, final_images) for a in probes]
+    teacher = teacher_architecture(space.input_shape, space.num_classes)
+    teacher_cost = 0.0 if config.distill is False or (config.epochs is not None
+                                                      and not config.distill) \
+        else measure(teacher, final_images)
+    measured = [(r.architecture, c / halving_images) for r, c in zip(ranked, metric_costs)]
+    measured += [(a, c / final_images) for a, c in zip(probes, probe_costs)]
+    if teacher_cost:
+        measured.append((teacher, teacher_cost / final_images))
+    costs = Costs(
+        remaining_s=deadline - time.monotonic(), metric_picks_epoch_s=tuple(metric_costs),
+        halving_images=halving_images, final_images=final_images, teacher_epoch_s=teacher_cost,
+        test_images=test_images, epoch_cost=_fit(measured),
+        pool_max_macs=max((e.macs for _, e in pool), default=0), parallel=executor.workers)
+    threads = f"{executor.job_threads} thread(s)" if executor.job_threads else "all threads"
+    basis = (f"epoch costs measured on {pick_device()}, {threads} a training, "
+             f"{executor.workers} at a time")
+    for _ in range(REFITS + 1):
+        plan = choose(costs, config.fixed_settings(), size, picks, config.time_budget_s or 0.0,
+                      basis)
+        chosen = [a for a, _ in capacity_picks(space, device, budget, picks, config.seed,
+                                               max_macs=plan.capacity_max_macs)]
+        chosen_costs = [measure(a, final_images) for a in chosen]
+        plan = with_measured(plan, costs, chosen_costs)
+        if plan.predicted_s <= costs.remaining_s:
+            break
+        # the picks cost more than the line through the probes said: refit with them too
+        measured += [(a, c / final_images) for a, c in zip(chosen, chosen_costs)]
+        costs = replace(costs, epoch_cost=_fit(measured),
+                        remaining_s=deadline - time.monotonic())
+    return plan
+
+
+def _fit(measured: list[tuple[Architecture, float]]) -> EpochCost:
+    """The epoch-cost line through (architecture, measured seconds per image) pairs."""
+    if not measured:
+        return EpochCost(0.0, 0.0)
+    return EpochCost.fit([estimate(a).macs for a, _ in measured], [s for _, s in measured])
+
+
+def _probes(pool: list[tuple[Architecture, Any]]) -> list[Architecture]:
+    """Up to PROBES networks of the pool, spread over its MACs."""
+    if not pool:
+        return []
+    by_macs = sorted(pool, key=lambda p: (p[1].macs, p[0].content_hash))
+    picks = {round(i * (len(by_macs) - 1) / max(1, PROBES - 1)) for i in range(PROBES)}
+    return [by_macs[i][0] for i in sorted(picks)]
+
+
+class _Meter:
+    """Measured epoch seconds, each architecture measured once."""
+
+    def __init__(self, x: np.ndarray, recipe: TrainConfig, threads: int) -> None:
+        self.x, self.recipe, self.threads = x, recipe, threads
+        self.seen: dict[tuple[str, int], float] = {}
+
+    def __call__(self, arch: Architecture, images: int) -> float:
+        from tinynas.train import measure_epoch_seconds
+
+        key = (arch.content_hash, images)
+        if key not in self.seen:
+            self.seen[key] = measure_epoch_seconds(arch, self.x, images, self.recipe,
+                                                   threads=self.threads)  # fmt: skip
+        return self.seen[key]
+
+
+def _shortlist(store: RunStore, config: SearchConfig, space: SearchSpace, device: Device,
+               budget: Budget, metric: BaseMetric, scored: list[CandidateRecord],
+               batch: tuple[np.ndarray, np.ndarray], plan: RunPlan) -> list[CandidateRecord]:
+    """The ranker's picks, then the capacity picks (`tinynas.search.capacity_picks`, under
+    the plan's MACs cap) as stored candidates scored by the run's metric. The picks are
+    seeded, so a resumed run finds the ones it stored before."""
+    s = plan.settings
+    picks = []
+    for arch, est in capacity_picks(space, device, budget, s.capacity_picks, config.seed,
+                                    max_macs=plan.capacity_max_macs):
+        record = store.find(arch.content_hash)
+        if record is None:
+            score = float(metric.score(arch, resize_batch(batch, arch), config.seed))
+            record = store.add_candidate(arch, CandidateStatus.SCORED, est.to_dict(),
+                                         {metric.name: score})
+        picks.append(record)
+    store.set_meta("capacity_picks", [r.id for r in picks])
+    return diverse_shortlist(scored, metric.name, s.shortlist - len(picks),
+                             exclude=[r.id for r in picks]) + picks
