@@ -92,3 +92,9 @@ def test_a_real_estimate_against_a_budget_it_breaks_only_in_ram() -> None:
     budget = Budget(e.flash_bytes, e.arena_bytes - 1)
     assert budget.violations(e) == [f"ram {e.arena_bytes} B > {e.arena_bytes - 1} B"]
     assert budget.fractions(e)["flash"] == 1.0
+
+
+def test_fractions_include_the_unas_limits_when_set() -> None:
+    e = est(250, 500, 12.5, peak=300, params=100)
+    fractions = Budget(1_000, unas_peak_bytes=600, unas_size_bytes=400).fractions(e)
+    assert fractions == {"flash": 0.25, "unas_peak": 0.5, "unas_size": 0.25}

@@ -50,6 +50,30 @@ def test_rows_round_trip_exactly(tmp_path: Path) -> None:
     assert loaded[0].architecture == written[0].architecture
 
 
+def test_learning_curves_round_trip_and_an_older_file_gains_their_column(
+        tmp_path: Path) -> None:
+    import csv
+    import dataclasses
+
+    from tinynas.proxies._results import _row, columns
+
+    curved = dataclasses.replace(_result(0), accuracy_curve=(0.5, 2 / 3, 0.75))
+    older = tmp_path / "older.csv"  # as written before curves were kept: one column less
+    with older.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns(METRICS, curve=False))
+        writer.writerow(_row(_result(0), METRICS)[:-1])
+        writer.writerow(_row(_result(1), METRICS)[:-1])
+    results = ResultsFile(older, METRICS)
+    kept = results.load()
+    assert [r.accuracy_curve for r in kept] == [(), ()]
+    assert [r.accuracy for r in kept] == [_result(0).accuracy, _result(1).accuracy]
+    assert next(csv.reader(older.open())) == columns(METRICS)
+    results.append(dataclasses.replace(curved, index=2))
+    again = results.load()
+    assert len(again) == 3 and again[2].accuracy_curve == (0.5, 2 / 3, 0.75)
+
+
 def test_nan_score_round_trips(tmp_path: Path) -> None:
     results = ResultsFile(tmp_path / "results.csv", METRICS)
     results.create()

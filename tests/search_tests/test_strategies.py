@@ -13,6 +13,7 @@ from tinynas.errors import TinyNASError
 from tinynas.search import (
     STRATEGIES,
     BayesStrategy,
+    CompoundStrategy,
     EvolutionStrategy,
     GridStrategy,
     RandomStrategy,
@@ -75,9 +76,20 @@ class TestGrid(StrategyTestCase):
         return {(4, 4, 1), (6, 6, 1), (8, 8, 1)}  # 8 x 0.5, 0.75 and 1.0
 
 
+class TestCompound(StrategyTestCase):
+    @pytest.fixture
+    def strategy_factory(self) -> StrategyFactory:
+        return partial(CompoundStrategy, explore=4)  # no budget: every limit is unset
+
+    def expected_input_shapes(self, space: SearchSpace) -> set[tuple[int, ...]]:
+        assert space.input_shape == (8, 8, 1)
+        return {(n, n, 1) for n in range(8, 1000)}  # resolution only grows
+
+
 def test_every_registered_strategy_runs_the_contract() -> None:
     tested = {TestRandom: RandomStrategy, TestEvolution: EvolutionStrategy,
-              TestBayes: BayesStrategy, TestGrid: GridStrategy}  # fmt: skip
+              TestBayes: BayesStrategy, TestGrid: GridStrategy,
+              TestCompound: CompoundStrategy}  # fmt: skip
     assert sorted(STRATEGIES.values(), key=str) == sorted(tested.values(), key=str)
 
 

@@ -143,3 +143,22 @@ def test_training_with_augmentation_learns_digits(augment):
                   device="cpu")
     for a, b in zip(result.net.state_dict().values(), again.net.state_dict().values()):
         assert np.allclose(a.numpy(), b.numpy())  # seeded: the augmentation replays
+
+
+@pytest.mark.train
+def test_a_learning_curve_is_measured_per_epoch_without_changing_the_training():
+    ds = load_dataset("digits")
+    arch = Architecture(ds.input_shape, ds.num_classes, (serial(conv(4, 3, 1)),), None, ())
+    config = TrainConfig(epochs=3, batch_size=64)
+    plain = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, config, seed=0,
+                  device="cpu")
+    curved = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test, config, seed=0,
+                   device="cpu", curve=True)
+    assert plain.curve == () and len(curved.curve) == 3
+    assert curved.curve[-1] == curved.val_accuracy == plain.val_accuracy
+    for x, y in zip(plain.net.state_dict().values(), curved.net.state_dict().values()):
+        assert torch.equal(x, y)  # evaluating between epochs draws nothing, changes nothing
+    assert curved.curve[0] < curved.curve[-1]  # it learns: 0.1 is chance
+    half = train(arch, ds.x_train, ds.y_train, ds.x_test, ds.y_test,
+                 TrainConfig(epochs=1.5, batch_size=64), seed=0, device="cpu", curve=True)
+    assert len(half.curve) == 2  # one whole epoch, then the end

@@ -100,7 +100,10 @@ def _size(value: str | None) -> int | None:
               help="fashion-mnist, digits, or a path to .npz / an image folder.")
 @click.option("--data-dir", default=None, help="Where Fashion-MNIST's idx files are.")
 @click.option("--strategy", default="evolution", show_default=True,
-              type=click.Choice(["random", "evolution", "bayes", "grid"]))
+              type=click.Choice(["random", "evolution", "bayes", "grid", "compound"]))
+@click.option("--base", default=None, type=click.Path(dir_okay=False),
+              help="An architecture JSON for --strategy compound to scale (default: the best "
+                   "of a short exploration).")
 @click.option("--metric", default="auto", show_default=True,
               help="Trainingless metric, or auto: the best validated on this dataset.")
 @click.option("--time-budget", default=DEFAULT_TIME_BUDGET, show_default=True,
@@ -141,7 +144,8 @@ def _size(value: str | None) -> int | None:
 @executor_options
 @devices_dir_option
 @json_option("Print the summary as JSON only.")
-def search(device: str, dataset: str, data_dir: str | None, strategy: str, metric: str,
+def search(device: str, dataset: str, data_dir: str | None, strategy: str, base: str | None,
+           metric: str,
            time_budget: str, candidates: int | None, max_flash: str | None,
            max_ram: str | None, max_latency: float | None, max_unas_peak: str | None,
            max_unas_size: str | None,
@@ -162,7 +166,7 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, metri
         check_out_dir(out, "--out")  # before the dataset is loaded
     config = SearchConfig(
         device=board.name, out=Path(out) if out else _default_out(board.name),
-        dataset=dataset, data_dir=data_dir, strategy=strategy, metric=metric,
+        dataset=dataset, data_dir=data_dir, strategy=strategy, base=base, metric=metric,
         candidates=candidates,
         time_budget_s=None if time_budget.lower() == "none" else parse_duration(time_budget),
         max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),

@@ -67,6 +67,10 @@ class Budget:
             out["ram"] = est.arena_bytes / self.ram_bytes
         if self.latency_ms and est.latency_ms is not None:
             out["latency"] = est.latency_ms / self.latency_ms
+        if self.unas_peak_bytes:
+            out["unas_peak"] = est.unas_peak_bytes / self.unas_peak_bytes
+        if self.unas_size_bytes:
+            out["unas_size"] = est.params / self.unas_size_bytes
         return out
 
 

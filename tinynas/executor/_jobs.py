@@ -44,6 +44,7 @@ class TrainJob:
     reseed_collapsed: bool = True  # from scratch, a collapse to chance is retrained once
     threads: int = 0  # torch CPU threads for the job; 0 leaves the process's setting
     soft: SoftTargets | None = None  # a teacher's logits to distill (the final training)
+    curve: bool = False  # measure the validation accuracy after each epoch too
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class TrainOutcome:
     weights: bytes
     worker: str  # "host:pid" of the process that trained
     error: str | None = None  # the job failed for good: its last line
+    curve: tuple[float, ...] = ()  # validation accuracy after each epoch (TrainJob.curve)
 
     @property
     def failed(self) -> bool:
@@ -126,12 +128,12 @@ def _train(job: TrainJob, data: SplitData) -> TrainOutcome:
     arch = Architecture.from_json(job.arch_json)
     net = None if job.weights is None else net_from_bytes(arch, job.weights)
     result = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, job.config,
-                   job.seed, net=net, soft=job.soft)  # fmt: skip
+                   job.seed, net=net, soft=job.soft, curve=job.curve)  # fmt: skip
     validated = len(data.x_val) > 0
     if (validated and net is None and job.reseed_collapsed
             and collapsed(result.val_accuracy, data.num_classes)):  # fmt: skip
         result = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, job.config,
-                       job.seed + COLLAPSE_RESEED, soft=job.soft)  # fmt: skip
+                       job.seed + COLLAPSE_RESEED, soft=job.soft, curve=job.curve)  # fmt: skip
     return TrainOutcome(job.key, result.val_accuracy if validated else None,
                         result.train_seconds, result.device, net_bytes(result.net),
-                        worker_name())  # fmt: skip
+                        worker_name(), curve=result.curve if validated else ())  # fmt: skip

@@ -15,7 +15,7 @@ RESUME_FIXED = (
     "device", "dataset", "strategy", "metric", "seed", "space",
     "max_flash_bytes", "max_ram_bytes", "max_latency_ms", "max_unas_peak_bytes",
     "max_unas_size_bytes", "shortlist", "capacity_picks", "halving_epochs", "epochs",
-    "train_subset", "distill",
+    "train_subset", "distill", "base",
 )
 
 
@@ -26,6 +26,7 @@ class SearchConfig:
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
     strategy: str = "evolution"
+    base: str | None = None  # an architecture JSON for --strategy compound to scale
     metric: str = "auto"
     candidates: int | None = None
     time_budget_s: float | None = None  # the whole run's wall-clock; None: no plan

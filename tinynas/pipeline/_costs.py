@@ -21,6 +21,7 @@ from tinynas.pipeline._explore import resize_batch
 from tinynas.pipeline._plan import (
     Costs,
     EpochCost,
+    NoPlanFits,
     RunPlan,
     choose,
     planned_shape,
@@ -34,6 +35,7 @@ from tinynas.train import TrainConfig
 
 PROBES = 3  # capacity-pool networks measured to price the others: least, median, most MACs
 REFITS = 3  # times the plan is chosen again when its capacity picks cost more than priced
+SMALLER_SHORTLISTS = ((4, 2), (2, 1))  # (size, capacity picks) when 8 cannot be trained
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,7 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
     basis = (f"epoch costs measured on {pick_device()}, {threads} a training, "
              f"{executor.workers} at a time")
     for _ in range(REFITS + 1):
-        plan = choose(costs, config.fixed_settings(), size, picks, config.time_budget_s or 0.0,
-                      basis)
+        plan = _choose_shape(costs, config, size, picks, basis)
         chosen = [a for a, _ in capacity_picks(space, device, budget, picks, config.seed,
                                                max_macs=plan.capacity_max_macs)]
         chosen_costs = [measure(a, final_images) for a in chosen]
@@ -115,6 +116,24 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
         costs = replace(costs, epoch_cost=_fit(measured),
                         remaining_s=deadline - time.monotonic())
     return plan
+
+
+def _choose_shape(costs: Costs, config: SearchConfig, size: int, picks: int,
+                  basis: str) -> RunPlan:
+    """`choose` for the planned shortlist, or, when not even its shortest recipe fits and the
+    user left the shortlist open, for the smaller shapes of SMALLER_SHORTLISTS."""
+    shapes = [(size, picks)]
+    if config.shortlist is None:
+        shapes += [(n, min(picks, k)) for n, k in SMALLER_SHORTLISTS if n < size]
+    for i, (n, k) in enumerate(shapes):
+        ranked = replace(costs, metric_picks_epoch_s=costs.metric_picks_epoch_s[:n - k])
+        try:
+            return choose(ranked, config.fixed_settings(), n, k, config.time_budget_s or 0.0,
+                          basis)
+        except NoPlanFits:
+            if i == len(shapes) - 1:
+                raise
+    raise AssertionError("unreachable: the last shape raises")
 
 
 def _fit(measured: list[tuple[Architecture, float]]) -> EpochCost:

@@ -35,6 +35,7 @@ from tinynas.pipeline._plan import (
 from tinynas.pipeline._report import write_report
 from tinynas.pipeline._summary import SearchSummary, nothing_fits, summarize
 from tinynas.search import SearchSpace, pareto_front
+from tinynas.space import Architecture
 from tinynas.store import CandidateRecord, CandidateStatus, RunLayout, RunStore, open_run
 from tinynas.train import distilled_recipes, recipe_for
 from tinynas.units import format_duration
@@ -66,19 +67,21 @@ def run_search(config: SearchConfig, resume: bool = False, progress: Progress | 
         raise TinyNASError(f"dataset {ds.name} has {len(ds.x_train)} training samples; a search "
                            f"needs at least {MIN_TRAIN_SAMPLES} (a tenth is held out to "
                            "validate the shortlist)")
+    base = _base(config, ds.input_shape)
     metric_name = resolve_metric(config.metric, ds.name)
     metric = make_metric(metric_name, device, budget, ds.name)
     executor = make_executor(config.workers, config.ray, config.gpus_per_job)  # before the store
     try:
         return _search(config, resume, progress, started, device, budget, ds, metric_name,
-                       metric, executor, on_plan)
+                       metric, executor, on_plan, base)
     finally:
         executor.close()
 
 
 def _search(config: SearchConfig, resume: bool, progress: Progress | None, started: float,
             device: Device, budget: Budget, ds: Dataset, metric_name: str, metric: BaseMetric,
-            executor: Executor, on_plan: OnPlan | None) -> SearchSummary:  # fmt: skip
+            executor: Executor, on_plan: OnPlan | None,
+            base: Architecture | None) -> SearchSummary:  # fmt: skip
     from tinynas.search import get_strategy
     from tinynas.train import pick_device
 
@@ -93,7 +96,8 @@ def _search(config: SearchConfig, resume: bool, progress: Progress | None, start
         store.set_meta("status", "running")
         store.set_meta("metric", metric_name)
         space = SearchSpace(ds.input_shape, ds.num_classes, config.space)
-        strategy = get_strategy(config.strategy, space, config.seed + store.count())
+        strategy = get_strategy(config.strategy, space, config.seed + store.count(), device,
+                                budget, base)
         replay(store, strategy, metric_name)
         pick = np.random.default_rng(config.seed).choice(
             len(ds.x_train), min(METRIC_BATCH, len(ds.x_train)), False)
@@ -105,6 +109,9 @@ def _search(config: SearchConfig, resume: bool, progress: Progress | None, start
         explore(store, strategy, metric, batch, device, budget, limits, config.seed,
                 on_result=lambda n: progress and progress("explore", n, limits.candidates))
         stage_s["explore"] = time.monotonic() - clock
+        found = strategy.report()
+        if found is not None:
+            store.set_meta("strategy", found)
         scored = store.candidates(CandidateStatus.SCORED) + store.candidates(
             CandidateStatus.TRAINED) + store.candidates(CandidateStatus.TRAINING)
         scored = [r for r in scored if metric_name in r.scores]
@@ -171,6 +178,21 @@ def _search(config: SearchConfig, resume: bool, progress: Progress | None, start
 
 class _NothingFits(TinyNASError):
     """No explored candidate fits the budget (the message says what would)."""
+
+
+def _base(config: SearchConfig, input_shape: tuple[int, ...]) -> Architecture | None:
+    """The --base architecture, checked against the data before anything is written."""
+    from tinynas.space import problems, read_architecture
+
+    if config.base is None:
+        return None
+    if config.strategy != "compound":
+        raise TinyNASError(f"--base is for --strategy compound, not {config.strategy}")
+    arch = read_architecture(config.base)
+    wrong = problems(arch, input_shape)
+    if wrong:
+        raise TinyNASError(f"--base {config.base}: {wrong[0]}")
+    return arch
 
 
 def _eta(plan: RunPlan) -> list[str]:

@@ -7,8 +7,11 @@ A validation folder holds:
 - ``results.csv``: one row per architecture, appended and flushed (and synced) as soon as
   the architecture is trained, so a killed run loses at most the architecture in flight.
   Columns: ``FIXED_COLUMNS``, then ``score:<metric>`` and ``ms:<metric>`` for each metric,
-  then the architecture as compact JSON. Floats are written with ``repr`` and read back
-  exactly; an empty ``accuracy_repeat`` means the architecture was trained once.
+  then the architecture as compact JSON, then ``accuracy_curve``: the first training's
+  accuracy after each epoch, ``;``-separated (empty in rows written before curves were
+  kept; a file without the column gains it, empty, when it is resumed). Floats are written
+  with ``repr`` and read back exactly; an empty ``accuracy_repeat`` means the architecture
+  was trained once.
 - ``summary.json`` and ``scatter.png``, written when every architecture is done.
 
 Kept results are looked up under ``proxies_root()``: the ``root`` argument, else
@@ -59,6 +62,7 @@ class ArchResult:
     train_device: str  # "cpu" or "cuda"
     scores: dict[str, float]  # metric -> score (predicted; NaN where the metric failed)
     ms: dict[str, float]  # metric -> milliseconds its score took on this host (measured)
+    accuracy_curve: tuple[float, ...] = ()  # measured after each epoch of the first training
 
     @property
     def arch_hash(self) -> str:
@@ -83,10 +87,11 @@ def default_out(dataset_name: str, root: str | Path | None = None) -> Path:
     return proxies_root(root) / slug(dataset_name)
 
 
-def columns(metrics: Sequence[str]) -> list[str]:
-    """The CSV header for `metrics`."""
+def columns(metrics: Sequence[str], curve: bool = True) -> list[str]:
+    """The CSV header for `metrics` (without the last column, the one files written before
+    learning curves were kept had)."""
     return [*FIXED_COLUMNS, *(f"score:{m}" for m in metrics), *(f"ms:{m}" for m in metrics),
-            "architecture"]
+            "architecture", *(("accuracy_curve",) if curve else ())]
 
 
 def _text(value: float | None) -> str:
@@ -102,6 +107,7 @@ def _row(result: ArchResult, metrics: Sequence[str]) -> list[str]:
         *(_text(result.scores.get(m, math.nan)) for m in metrics),
         *(_text(result.ms.get(m, math.nan)) for m in metrics),
         result.architecture.to_json(indent=None),
+        ";".join(repr(float(a)) for a in result.accuracy_curve),
     ]  # fmt: skip
 
 
@@ -117,6 +123,7 @@ def _parse(record: dict[str, str], metrics: Sequence[str]) -> ArchResult:
         float(repeat) if repeat else None, float(record["train_seconds"]),
         record["train_device"], {m: float(record[f"score:{m}"]) for m in metrics},
         {m: float(record[f"ms:{m}"]) for m in metrics},
+        tuple(float(a) for a in record["accuracy_curve"].split(";") if a),
     )  # fmt: skip
 
 
@@ -146,6 +153,9 @@ class ResultsFile:
                                        "resume: drop --resume")
         text = self.path.read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
+        if lines and next(csv.reader([lines[0]]), []) == columns(self.metrics, curve=False):
+            lines = _with_curve_column(lines)
+            self.path.write_text("".join(lines), encoding="utf-8")
         self._check_header(lines[0] if lines else "")
         kept, results = [lines[0]], []
         for line in lines[1:]:
@@ -185,6 +195,22 @@ class ResultsFile:
             return _parse(dict(zip(header, fields)), self.metrics)
         except (ValueError, KeyError, TinyNASError):
             return None
+
+
+def _with_curve_column(lines: list[str]) -> list[str]:
+    """The lines of a file written before learning curves were kept, each complete row (and
+    the header) given the empty last column; a row cut short stays as it was, for `load` to
+    drop."""
+    out = []
+    for line in lines:
+        if not line.endswith("\n"):
+            out.append(line)
+            continue
+        fields = next(csv.reader(io.StringIO(line)), [])
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow([*fields, "accuracy_curve" if not out else ""])
+        out.append(buffer.getvalue())
+    return out
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -241,7 +241,8 @@ def training_jobs(config: ValidationConfig, archs: Sequence[tuple[Architecture, 
         seeds = dict(zip(("run", "repeat"), train_seeds(config, index)))
         stages = ("run", "repeat") if index < config.repeats else ("run",)
         jobs += [TrainJob((index, stage), arch_json, recipe, seeds[stage],
-                          reseed_collapsed=False, threads=config.cpu_threads)
+                          reseed_collapsed=False, threads=config.cpu_threads,
+                          curve=stage == "run")
                  for stage in stages]  # fmt: skip
     return jobs
 
@@ -257,7 +258,7 @@ def arch_result(index: int, arch: Architecture, est: Estimate,
                  "arena_bytes": est.arena_bytes, "latency_ms": est.latency_ms}
     return ArchResult(index, arch, estimates, first.val_accuracy,
                       None if repeat is None else repeat.val_accuracy, first.train_seconds,
-                      first.device, *scores)  # fmt: skip
+                      first.device, *scores, accuracy_curve=first.curve)  # fmt: skip
 
 
 def _check(config: ValidationConfig) -> None:

@@ -6,28 +6,46 @@ The run that drives them (explore, shortlist, successive halving, final training
 
 from __future__ import annotations
 
+from tinynas.devices import Device
 from tinynas.errors import TinyNASError
+from tinynas.estimators import Budget
 from tinynas.search._base import BaseStrategy, SearchSpace
 from tinynas.search._bayes import BayesStrategy
 from tinynas.search._capacity import CAPACITY_SAMPLES, capacity, capacity_picks, capacity_pool
+from tinynas.search._compound import (
+    CompoundStrategy,
+    Constants,
+    binding_resource,
+    compound_scale,
+    deepen,
+)
 from tinynas.search._evolution import EvolutionStrategy
 from tinynas.search._fitting import sample_fitting
 from tinynas.search._grid import GridStrategy
 from tinynas.search._pareto import pareto_front
 from tinynas.search._random import RandomStrategy
 from tinynas.search._shortlist import diverse_shortlist, family, one_per_family_first
+from tinynas.space import Architecture
 
 STRATEGIES: dict[str, type[BaseStrategy]] = {
     "random": RandomStrategy,
     "evolution": EvolutionStrategy,
     "bayes": BayesStrategy,
     "grid": GridStrategy,
+    "compound": CompoundStrategy,
 }
 
 
-def get_strategy(name: str, space: SearchSpace, seed: int) -> BaseStrategy:
+def get_strategy(name: str, space: SearchSpace, seed: int, device: Device | None = None,
+                 budget: Budget | None = None, base: Architecture | None = None) -> BaseStrategy:
+    """The strategy `name`; `compound` also takes the board, the budget its constraint is
+    measured against, and an optional base network."""
     if name not in STRATEGIES:
         raise TinyNASError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "compound":
+        return CompoundStrategy(space, seed, device=device, budget=budget, base=base)
+    if base is not None:
+        raise TinyNASError(f"--base is for --strategy compound, not {name}")
     return STRATEGIES[name](space, seed)
 
 
@@ -36,13 +54,18 @@ __all__ = [
     "STRATEGIES",
     "BaseStrategy",
     "BayesStrategy",
+    "CompoundStrategy",
+    "Constants",
     "EvolutionStrategy",
     "GridStrategy",
     "RandomStrategy",
     "SearchSpace",
+    "binding_resource",
     "capacity",
     "capacity_picks",
     "capacity_pool",
+    "compound_scale",
+    "deepen",
     "diverse_shortlist",
     "family",
     "get_strategy",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from tinynas.space import Architecture, SpaceConfig
 
@@ -41,4 +42,8 @@ class BaseStrategy(abc.ABC):
 
     def tell(self, arch: Architecture, score: float | None) -> None:
         """The result of a candidate: its score (higher is better), None when rejected."""
+        return None
+
+    def report(self) -> dict[str, Any] | None:
+        """What the strategy found that a run should keep (kept in its store), or None."""
         return None

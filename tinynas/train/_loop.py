@@ -60,6 +60,7 @@ class TrainResult:
     train_seconds: float
     epochs: float
     device: str  # "cpu" or "cuda"
+    curve: tuple[float, ...] = ()  # validation accuracy after each whole epoch (curve=True)
 
 
 def pick_device() -> str:
@@ -207,8 +208,13 @@ def train(
     device: str | None = None,
     on_step: Callable[[int, int], None] | None = None,
     soft: SoftTargets | None = None,
+    curve: bool = False,
 ) -> TrainResult:
     """Trains `net` (a fresh network of `arch` when None) and returns it with its accuracy.
+
+    With `curve`, the validation accuracy is also measured after each whole epoch (the
+    learning curve); the evaluation draws no random numbers and changes no weights, so the
+    trained network is the same. Its time is not counted in `train_seconds`.
 
     Passing a `net` continues its training (successive halving promotes networks this way);
     the learning-rate schedule then spans the new epochs only. With `soft` and
@@ -236,6 +242,10 @@ def train(
     ema = _WeightAverage(net, config.ema_decay) if config.ema_decay > 0 else None
     net.train()
     start = time.perf_counter()
+    xv = torch.as_tensor(x_val, device=device)
+    yv = torch.as_tensor(y_val, device=device)
+    accuracies: list[float] = []
+    evaluating = 0.0
     order = torch.randperm(len(xt), device=device, generator=gen)
     for step in range(total):
         k = step % steps_per_epoch
@@ -263,9 +273,14 @@ def train(
             ema.update()
         if on_step is not None:
             on_step(step + 1, total)
+        if curve and (step + 1) % steps_per_epoch == 0 and step + 1 < total:
+            clock = time.perf_counter()
+            accuracies.append(evaluate(net, xv, yv))
+            evaluating += time.perf_counter() - clock
     if ema is not None:
         ema.copy_to(net)
-    seconds = time.perf_counter() - start
-    xv = torch.as_tensor(x_val, device=device)
-    accuracy = evaluate(net, xv, torch.as_tensor(y_val, device=device))
-    return TrainResult(net.cpu(), accuracy, seconds, config.epochs, device)
+    seconds = time.perf_counter() - start - evaluating
+    accuracy = evaluate(net, xv, yv)
+    if curve:
+        accuracies.append(accuracy)
+    return TrainResult(net.cpu(), accuracy, seconds, config.epochs, device, tuple(accuracies))
