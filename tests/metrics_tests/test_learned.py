@@ -57,6 +57,45 @@ def test_learned_fit_checks_its_inputs() -> None:
         metric.fit(archs, [0.5, float("nan"), 0.7])  # type: ignore[attr-defined]
 
 
+def _batch(arch: Architecture, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return (rng.random((n, *arch.input_shape), dtype=np.float32),
+            np.arange(n) % arch.num_classes)
+
+
+def test_a_proxy_feature_carries_what_the_analytic_features_lack() -> None:
+    archs = sample_archs(80, seed=5)
+    batch = _batch(archs[0])
+    naswot = get_metric("naswot")
+    proxy = np.array([naswot.score(a, batch) for a in archs])
+    target = np.argsort(np.argsort(proxy)) / len(archs)  # accuracy ordered as naswot alone
+    plain = get_metric("learned", n_estimators=100)
+    with_proxy = get_metric("learned", n_estimators=100, proxies=("naswot",))
+    plain.fit(archs[:60], target[:60])  # type: ignore[attr-defined]
+    with_proxy.fit(archs[:60], target[:60], proxy[:60, None])  # type: ignore[attr-defined]
+    held = archs[60:]
+    tau_plain = kendalltau(plain.score_population(held), target[60:]).statistic
+    scored = with_proxy.score_population(held, batch)
+    assert scored == with_proxy.predict_with(held, proxy[60:, None])  # type: ignore[attr-defined]
+    assert kendalltau(scored, target[60:]).statistic > max(0.8, tau_plain + 0.2)
+    assert with_proxy.score(held[0], batch) == scored[0]
+    with pytest.raises(MetricError, match=r"its proxies \(naswot\) need a batch"):
+        with_proxy.score(held[0])
+    with pytest.raises(MetricError, match="needs the scores of its proxies"):
+        get_metric("learned", proxies=("naswot",)).fit(  # type: ignore[attr-defined]
+            archs[:5], target[:5])
+
+
+def test_a_failed_proxy_score_is_a_value_below_every_fitted_one() -> None:
+    archs = sample_archs(12, seed=8)
+    scores = np.linspace(1.0, 100.0, 12)[:, None]
+    metric = get_metric("learned", n_estimators=20, proxies=("naswot",))
+    metric.fit(archs, np.linspace(0.5, 0.9, 12), scores)  # type: ignore[attr-defined]
+    failed = metric.predict_with(archs[:1], np.array([[math.nan]]))  # type: ignore[attr-defined]
+    lowest = metric.predict_with(archs[:1], np.array([[-1e9]]))  # type: ignore[attr-defined]
+    assert math.isfinite(failed[0]) and failed == lowest
+
+
 def test_the_same_fit_gives_the_same_scores() -> None:
     archs = sample_archs(20, seed=3)
     accs = [_accuracy(a) for a in archs]

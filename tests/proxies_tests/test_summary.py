@@ -64,6 +64,20 @@ def test_learned_ranker_is_cross_validated_with_a_learning_curve(perfect: dict) 
     assert learned["needed"] is None  # nothing beats a perfect metric
 
 
+def test_the_learned_ranker_takes_the_network_metrics_that_rank_as_features() -> None:
+    rows = _rows(perfect=False)
+    accuracy = np.array([r.accuracy for r in rows])
+    ranked = [ArchResult(**{**r.__dict__, "scores": {**r.scores, "naswot": 10 * a}})
+              for r, a in zip(rows, accuracy)]  # naswot now ranks as the accuracy
+    summary = summarise(ranked, NAMES, _context())
+    learned = summary["metrics"]["learned"]
+    # naswot builds a network and ranks; synflow is noise; relu_count is analytic
+    assert learned["proxies"] == ["naswot"]
+    assert learned["tau"] > 0.6  # out of fold, with naswot among its features
+    assert summarise(_rows(perfect=True), NAMES, _context())["metrics"]["learned"][
+        "proxies"] == []  # relu_count is already an analytic feature
+
+
 def test_noise_alone_chooses_nothing() -> None:
     summary = summarise(_rows(perfect=False), NAMES, _context())
     assert summary["best"]["metric"] is None

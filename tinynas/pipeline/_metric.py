@@ -45,13 +45,14 @@ def make_metric(name: str, device: Device, budget: Budget, dataset: str) -> Base
         return get_metric(name, device=device, budget=budget)
     if name == "learned":
         from tinynas.metrics import LearnedMetric
-        from tinynas.proxies import validated_architectures
+        from tinynas.proxies import learned_ranker_proxies, validated_scores
 
-        archs, accuracies = validated_architectures(dataset)
+        proxies = learned_ranker_proxies(dataset)
+        archs, accuracies, scores = validated_scores(dataset, proxies)
         if len(archs) < LEARNED_MIN_ARCHITECTURES:
             raise TinyNASError(f"the learned ranker needs a kept validation of {dataset}; run "
                                "tinynas proxies validate first, or choose another --metric")
-        ranker = get_metric("learned")
+        ranker = get_metric("learned", proxies=proxies)
         assert isinstance(ranker, LearnedMetric)
-        return ranker.fit(archs, accuracies)
+        return ranker.fit(archs, accuracies, scores)
     return get_metric(name)

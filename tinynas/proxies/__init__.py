@@ -10,7 +10,10 @@ Its results are kept (``runs/proxies/<dataset>/`` by default), and
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from tinynas.proxies._plots import Panel, draw_scatter_grid, scatter_info
 from tinynas.proxies._ranker import cross_validated, ensemble_column, learning_curve
@@ -102,22 +105,47 @@ def validated_architectures(
     """The architectures of the kept validation of `dataset_name` and their measured
     accuracies (to fit the learned ranker), in the order of their index (rows are appended as
     trainings finish, which with several workers is not that order); empty when none is kept."""
+    archs, accuracies, _ = validated_scores(dataset_name, (), root)
+    return archs, accuracies
+
+
+def validated_scores(
+    dataset_name: str, metrics: Sequence[str], root: str | Path | None = None
+) -> tuple[list[Architecture], list[float], np.ndarray]:
+    """`validated_architectures` and the kept scores of `metrics` for each architecture
+    (shape (architectures, metrics); NaN where a metric failed or was not scored)."""
     path = find_summary(dataset_name, root)
     if path is None or not (path.parent / "results.csv").exists():
-        return [], []
-    found: list[tuple[int, Architecture, float]] = []
+        return [], [], np.zeros((0, len(metrics)))
+    found: list[tuple[int, Architecture, float, list[float]]] = []
     with open(path.parent / "results.csv", newline="") as f:
         for position, row in enumerate(csv.DictReader(f)):
             if row.get("accuracy") and row.get("architecture"):
                 index = row.get("index") or ""
+                scores = [float(row.get(f"score:{m}") or "nan") for m in metrics]
                 found.append((int(index) if index.isdigit() else position,
                               Architecture.from_json(row["architecture"]),
-                              float(row["accuracy"])))  # fmt: skip
+                              float(row["accuracy"]), scores))  # fmt: skip
     found.sort(key=lambda item: item[0])
-    return [arch for _, arch, _ in found], [accuracy for _, _, accuracy in found]
+    return ([arch for _, arch, _, _ in found], [accuracy for _, _, accuracy, _ in found],
+            np.array([scores for *_, scores in found], dtype=np.float64).reshape(
+                len(found), len(metrics)))
+
+
+def learned_ranker_proxies(dataset_name: str, root: str | Path | None = None) -> list[str]:
+    """The trainingless metrics the kept validation's learned ranker takes as features
+    (`tinynas.proxies._summary.learned_proxies`); none before that choice was kept."""
+    path = find_summary(dataset_name, root)
+    if path is None:
+        return []
+    learned = (read_json(path).get("metrics") or {}).get("learned") or {}
+    proxies = learned.get("proxies") or []
+    return [p for p in proxies if isinstance(p, str)]
 
 
 __all__ = [
+    "learned_ranker_proxies",
+    "validated_scores",
     "BASELINES",
     "ENV_VAR",
     "TABLE_HEADER",

@@ -40,8 +40,10 @@ class OutOfFold:
 
 
 def cross_validated(archs: Sequence[Architecture], accuracies: Sequence[float] | np.ndarray,
-                    folds: int = FOLDS, seed: int = 0) -> OutOfFold | None:
-    """k-fold out-of-fold predictions; None with fewer than `folds` + 1 architectures."""
+                    folds: int = FOLDS, seed: int = 0, proxies: Sequence[str] = (),
+                    proxy_scores: np.ndarray | None = None) -> OutOfFold | None:
+    """k-fold out-of-fold predictions; None with fewer than `folds` + 1 architectures. With
+    `proxies`, `proxy_scores` holds their scores of every architecture (one column each)."""
     from sklearn.model_selection import KFold
 
     from tinynas.metrics import get_metric
@@ -50,23 +52,35 @@ def cross_validated(archs: Sequence[Architecture], accuracies: Sequence[float] |
     if n <= folds:
         return None
     y = np.asarray(accuracies, dtype=np.float64)
+    scores = _scores(n, proxies, proxy_scores)
     predictions = np.full(n, math.nan)
     fit_s, predict_s, train_size = 0.0, 0.0, n
     for train, held in KFold(folds, shuffle=True, random_state=seed).split(np.arange(n)):
         start = time.perf_counter()
-        model = get_metric("learned", random_state=seed)
-        model.fit([archs[i] for i in train], y[train])  # type: ignore[attr-defined]
+        model = get_metric("learned", random_state=seed, proxies=proxies)
+        model.fit([archs[i] for i in train], y[train],  # type: ignore[attr-defined]
+                  scores[train])
         middle = time.perf_counter()
-        predictions[held] = model.score_population([archs[i] for i in held])
+        predictions[held] = model.predict_with(  # type: ignore[attr-defined]
+            [archs[i] for i in held], scores[held])
         fit_s += middle - start
         predict_s += time.perf_counter() - middle
         train_size = min(train_size, len(train))
     return OutOfFold(predictions, folds, train_size, fit_s, predict_s * 1000 / n)
 
 
+def _scores(n: int, proxies: Sequence[str], proxy_scores: np.ndarray | None) -> np.ndarray:
+    if not proxies:
+        return np.zeros((n, 0))
+    if proxy_scores is None or np.shape(proxy_scores) != (n, len(proxies)):
+        raise ValueError("the learned ranker's proxies need one score column each")
+    return np.asarray(proxy_scores, dtype=np.float64)
+
+
 def learning_curve(archs: Sequence[Architecture], accuracies: Sequence[float] | np.ndarray,
                    sizes: Sequence[int] = CURVE_SIZES, repeats: int = CURVE_REPEATS,
-                   seed: int = 0) -> dict[int, float]:
+                   seed: int = 0, proxies: Sequence[str] = (),
+                   proxy_scores: np.ndarray | None = None) -> dict[int, float]:
     """Mean held-out tau of the learned ranker fitted on each of `sizes` architectures.
 
     Sizes that would leave fewer than ``MIN_HELD_OUT`` architectures to correlate on are
@@ -75,6 +89,7 @@ def learning_curve(archs: Sequence[Architecture], accuracies: Sequence[float] | 
     from tinynas.metrics import get_metric
 
     y = np.asarray(accuracies, dtype=np.float64)
+    scores = _scores(len(archs), proxies, proxy_scores)
     rng = np.random.default_rng(seed)
     curve = {}
     for size in sizes:
@@ -84,9 +99,11 @@ def learning_curve(archs: Sequence[Architecture], accuracies: Sequence[float] | 
         for _ in range(repeats):
             order = rng.permutation(len(archs))
             fit, held = order[:size], order[size:]
-            model = get_metric("learned", random_state=seed)
-            model.fit([archs[i] for i in fit], y[fit])  # type: ignore[attr-defined]
-            taus.append(kendall_tau(model.score_population([archs[i] for i in held]), y[held]))
+            model = get_metric("learned", random_state=seed, proxies=proxies)
+            model.fit([archs[i] for i in fit], y[fit], scores[fit])  # type: ignore[attr-defined]
+            predicted = model.predict_with(  # type: ignore[attr-defined]
+                [archs[i] for i in held], scores[held])
+            taus.append(kendall_tau(predicted, y[held]))
         curve[size] = float(np.nanmean(taus))
     return curve
 

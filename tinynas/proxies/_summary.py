@@ -94,17 +94,34 @@ def _columns(rows: Sequence[ArchResult], names: Sequence[str],
     return columns, info
 
 
+def learned_proxies(columns: dict[str, np.ndarray], info: dict[str, dict[str, Any]],
+                    accuracy: np.ndarray, seed: int) -> list[str]:
+    """The trainingless metrics the learned ranker takes as features: those that build a
+    network (its analytic features already hold params, MACs and the ReLU count) whose tau
+    against the measured accuracy has a 95% bootstrap interval above zero."""
+    candidates = {n: columns[n] for n, e in info.items()
+                  if e["kind"] == "metric" and e["cost"] in ("forward", "backward")}
+    if not candidates:
+        return []
+    boot = bootstrap_taus(candidates, accuracy, RESAMPLES, seed)
+    return sorted(n for n, col in candidates.items()
+                  if (c := correlate(col, accuracy, boot[n])).tau_low is not None
+                  and math.isfinite(c.tau_low) and c.tau_low > 0)
+
+
 def _learned(rows: Sequence[ArchResult], accuracy: np.ndarray, seed: int,
              columns: dict[str, np.ndarray], info: dict[str, dict[str, Any]]) -> None:
     """Adds the learned ranker's out-of-fold column and learning curve."""
     archs = [r.architecture for r in rows]
-    oof = cross_validated(archs, accuracy, seed=seed)
+    proxies = learned_proxies(columns, info, accuracy, seed)
+    scores = np.stack([columns[p] for p in proxies], axis=1) if proxies else None
+    oof = cross_validated(archs, accuracy, seed=seed, proxies=proxies, proxy_scores=scores)
     if oof is None:
         return
     columns["learned"] = oof.predictions
-    curve = learning_curve(archs, accuracy, seed=seed)
+    curve = learning_curve(archs, accuracy, seed=seed, proxies=proxies, proxy_scores=scores)
     info["learned"] = {
-        "kind": "learned", "selectable": False, "folds": oof.folds,
+        "kind": "learned", "selectable": False, "proxies": proxies, "folds": oof.folds,
         "train_size": oof.train_size, "fit_seconds": oof.fit_seconds,
         "median_ms": _num(oof.predict_ms),
         "learning_curve": {str(k): _num(v) for k, v in curve.items()},
