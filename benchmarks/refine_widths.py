@@ -42,6 +42,8 @@ def main() -> int:
     parser.add_argument("--search-epochs", type=float, default=2.0)
     parser.add_argument("--epochs", type=float, default=5.0, help="(re)training epochs")
     parser.add_argument("--alpha-rate", type=float, default=0.5, help="eta_a of the updates")
+    parser.add_argument("--methods", nargs="+", default=["rarts", "darts1", "pdarts"],
+                        choices=["rarts", "darts1", "pdarts"])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/refine_widths.json"))
     args = parser.parse_args()
     with RunStore.open(args.run, writable=False) as store:
@@ -57,7 +59,7 @@ def main() -> int:
         row = {"seed": seed, "unrefined": {
             "test_accuracy": evaluate(base.net, x_test, y_test),
             "train_seconds": base.train_seconds, "estimate": estimate(arch, device).to_dict()}}
-        for method in ("rarts", "darts1"):
+        for method in args.methods:
             t0 = time.perf_counter()
             config = RefineConfig(method=method, epochs=args.search_epochs, seed=seed,
                                   rates=Rates(weights=0.05, alpha=args.alpha_rate))
@@ -77,7 +79,7 @@ def main() -> int:
                                     "rows": rows}, indent=2))
     print("\n| method | test accuracy, mean over seeds | per seed | extra compute, s |")
     print("|---|---|---|---|")
-    for method in ("unrefined", "rarts", "darts1"):
+    for method in ("unrefined", *args.methods):
         accs = [r[method]["test_accuracy"] for r in rows]
         extra = [r[method].get("search_seconds", 0.0) for r in rows]
         print(f"| {method} | {statistics.mean(accs):.2%} | "

@@ -8,8 +8,9 @@ stand-in for the first halving rung: one epoch on all training images, though at
 rate of epoch 1 of 10, not the end of a rung's own schedule); the rest play the untrained
 candidates, judged by their accuracy after the last epoch. Rankers:
 
-- ``warm``: the learned ranker as a search fits it, on the kept validation it ships with
-  (``--warm``, the validation ``--metric auto`` reads);
+- ``warm``: the learned ranker as a search fits it on a kept validation: by default the rows of
+  the same results.csv that have no learning curve (trained before curves were kept, so
+  disjoint from the replay's architectures), or another results.csv (``--warm``);
 - ``refit``: the same plus the shortlist's labels, each given ``--weight`` copies;
 - ``run only``: fitted on the shortlist's labels alone;
 - ``params`` and ``macs``: the cost baselines.
@@ -35,7 +36,6 @@ from tinynas.estimators import estimate
 from tinynas.metrics import get_metric
 from tinynas.space import Architecture
 
-ROOT = Path(__file__).resolve().parents[1]
 SHORTLIST = 8
 DRAWS = 40
 
@@ -53,13 +53,12 @@ def _top_tenth(scores: np.ndarray, final: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, required=True)
-    parser.add_argument("--warm", type=Path,
-                        default=ROOT / "tinynas" / "_validations" / "fashion-mnist" /
-                        "results.csv")
+    parser.add_argument("--warm", type=Path, default=None)
     parser.add_argument("--weight", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    rows = [r for r in _rows(args.results) if r.get("accuracy_curve")]
+    every = _rows(args.results)
+    rows = [r for r in every if r.get("accuracy_curve")]
     if len(rows) < 4 * SHORTLIST:
         print(f"{len(rows)} rows with a learning curve; need at least {4 * SHORTLIST}",
               file=sys.stderr)
@@ -67,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     archs = [Architecture.from_json(r["architecture"]) for r in rows]
     first = np.array([float(r["accuracy_curve"].split(";")[0]) for r in rows])
     final = np.array([float(r["accuracy"]) for r in rows])
-    warm_rows = _rows(args.warm)
+    warm_rows = _rows(args.warm) if args.warm else [r for r in every
+                                                     if not r.get("accuracy_curve")]
     warm_archs = [Architecture.from_json(r["architecture"]) for r in warm_rows]
     warm_acc = [float(r["accuracy"]) for r in warm_rows]
     warm = get_metric("learned").fit(warm_archs, warm_acc)  # type: ignore[attr-defined]

@@ -18,8 +18,11 @@ import time
 from pathlib import Path
 
 from tinynas.pipeline import SearchConfig, resolve_metric, run_search
+from tinynas.store import RunStore
 
 SETTINGS = [("evolution", None), ("random", None), ("random", "params")]
+# --compare scaling: compound scaling against grid and random at equal compute
+SCALING = [("compound", None), ("grid", None), ("random", None)]
 
 
 def main() -> int:
@@ -36,11 +39,15 @@ def main() -> int:
     parser.add_argument("--train-subset", type=int, default=10_000)
     parser.add_argument("--metric", default="auto")
     parser.add_argument("--root", type=Path, default=Path("benchmarks/out/strategies"))
+    parser.add_argument("--compare", choices=["strategies", "scaling"], default="strategies",
+                        help="scaling: compound, grid and random (the compound constants "
+                             "of each run are in its run store)")
     args = parser.parse_args()
+    settings = SCALING if args.compare == "scaling" else SETTINGS
     metric = resolve_metric(args.metric, "fashion-mnist")
     rows = []
     for seed in args.seeds:
-        for strategy, fixed_metric in SETTINGS:
+        for strategy, fixed_metric in settings:
             name = f"{strategy}-{fixed_metric or metric}-s{seed}"
             config = SearchConfig(
                 device=args.device, out=args.root / f"{name}-{int(time.time())}",
@@ -54,12 +61,14 @@ def main() -> int:
                    "float_accuracy": summary.float_accuracy,
                    "int8_accuracy": summary.int8_accuracy, "seconds": summary.seconds,
                    "flash_bytes": summary.flash_bytes, "arena_bytes": summary.arena_bytes}
+            with RunStore.open(config.out, writable=False) as store:
+                row["found"] = store.get_meta("strategy")  # compound: the fitted constants
             rows.append(row)
             print(json.dumps(row), flush=True)
     (args.root / "summary.json").write_text(json.dumps(rows, indent=2))
     print("\n| strategy | metric | int8 test accuracy per seed | mean | mean compute, s |")
     print("|---|---|---|---|---|")
-    for strategy, fixed in SETTINGS:
+    for strategy, fixed in settings:
         m = fixed or metric
         sel = [r for r in rows if r["strategy"] == strategy and r["metric"] == m]
         accs = [r["int8_accuracy"] or 0.0 for r in sel]

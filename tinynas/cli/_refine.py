@@ -21,7 +21,7 @@ from tinynas.cli._options import (
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("--candidate", "candidate_id", type=CANDIDATE_ID, default=None,
               help="Candidate id (default: the run's chosen model).")
-@click.option("--method", type=click.Choice(["rarts", "darts1"]), default="rarts",
+@click.option("--method", type=click.Choice(["rarts", "darts1", "pdarts"]), default="rarts",
               show_default=True)
 @click.option("--epochs", type=POSITIVE, default=3.0, show_default=True, help="Search epochs.")
 @click.option("--lambda", "lam", type=NON_NEGATIVE, default=1.0, show_default=True,

@@ -139,7 +139,7 @@ def _size(value: str | None) -> int | None:
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--resume", is_flag=True, help="Continue the run in --out.")
-@click.option("--refine", type=click.Choice(["rarts", "darts1"]), default=None,
+@click.option("--refine", type=click.Choice(["rarts", "darts1", "pdarts"]), default=None,
               help="Then refine the winner's widths under the budget (tinynas refine).")
 @executor_options
 @devices_dir_option

@@ -1,7 +1,9 @@
-"""Differentiable width refinement under a board budget: RARTS, and first-order DARTS."""
+"""Differentiable width refinement under a board budget: RARTS, first-order DARTS, and
+P-DARTS's staged search."""
 
 from __future__ import annotations
 
+from tinynas.refine._pdarts import capped_widths, deepen_with_origins, pdarts_search
 from tinynas.refine._refine import (
     METHODS,
     RefineConfig,
@@ -22,8 +24,11 @@ __all__ = [
     "RefineResult",
     "WidthChoice",
     "WidthRelaxation",
+    "capped_widths",
     "darts1_step",
+    "deepen_with_origins",
     "fit_to_budget",
+    "pdarts_search",
     "rarts_step",
     "refine",
     "refine_budget",

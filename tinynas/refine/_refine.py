@@ -26,7 +26,7 @@ from tinynas.refine._relaxed import WidthRelaxation, expected_resources, width_c
 from tinynas.refine._updates import Rates, darts1_step, rarts_step
 from tinynas.space import Architecture
 
-METHODS = ("rarts", "darts1")
+METHODS = ("rarts", "darts1", "pdarts")
 
 
 @dataclass(frozen=True)
@@ -107,14 +107,26 @@ def search_widths(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
                   budget: Budget, config: RefineConfig) -> tuple[WidthRelaxation, float]:
     """Runs the relaxed search; returns the relaxation and the seconds it took."""
     import torch
+
+    if config.method not in ("rarts", "darts1"):
+        raise ValueError(f"method {config.method!r}: choose rarts or darts1 here (pdarts "
+                         "searches in stages: tinynas.refine.refine)")
+    torch.manual_seed(config.seed)
+    relax = WidthRelaxation(arch, width_choices(arch))
+    seconds = train_relaxation(relax, arch, x, y, device, budget, config, config.method,
+                               config.epochs)
+    return relax, seconds
+
+
+def train_relaxation(relax: WidthRelaxation, arch: Architecture, x: np.ndarray, y: np.ndarray,
+                     device: Device, budget: Budget, config: RefineConfig, method: str,
+                     epochs: float, seed_offset: int = 0) -> float:
+    """Trains `relax` (of `arch`) for `epochs` with `method`'s updates ("rarts" or "darts1")
+    under `budget`'s penalty; returns the seconds it took."""
     import torch.nn.functional as F
 
     from tinynas.space.torch_builder import build_torch
 
-    if config.method not in METHODS:
-        raise ValueError(f"method {config.method!r}: choose one of {', '.join(METHODS)}")
-    torch.manual_seed(config.seed)
-    relax = WidthRelaxation(arch, width_choices(arch))
     net_w = build_torch(relax.supernet)
     net_y = build_torch(relax.supernet)
     net_y.load_state_dict(net_w.state_dict())
@@ -122,11 +134,11 @@ def search_widths(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
         relax.attach(net)
         net.train()
     half = len(x) // 2
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.seed + seed_offset)
     data_t = _batches(x[:half], y[:half], config.batch_size, rng)
     data_v = _batches(x[half:], y[half:], config.batch_size, rng)
     penalty = _penalty(relax, device, arch, budget)
-    steps = max(1, round(config.epochs * half / config.batch_size))
+    steps = max(1, round(epochs * half / config.batch_size))
     alpha = list(relax.alpha.values())
     w, yp = list(net_w.parameters()), list(net_y.parameters())
     update = _adam(alpha, config.rates.alpha) if config.alpha_optimizer == "adam" else None
@@ -138,13 +150,13 @@ def search_widths(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
     for _ in range(steps):
         xt, yt = next(data_t)
         xv, yv = next(data_v)
-        if config.method == "rarts":
+        if method == "rarts":
             rarts_step(w, yp, alpha, partial(loss, net_w, xt, yt), partial(loss, net_y, xv, yv),
                        config.lam, config.beta, config.rates, penalty, config.mu, update)
         else:
             darts1_step(w, alpha, partial(loss, net_w, xt, yt), partial(loss, net_w, xv, yv),
                         config.rates, penalty, config.mu, update)
-    return relax, time.perf_counter() - start
+    return time.perf_counter() - start
 
 
 def _adam(alpha: list[Any], lr: float) -> Any:
@@ -162,10 +174,11 @@ def _adam(alpha: list[Any], lr: float) -> Any:
 
 
 def fit_to_budget(arch: Architecture, relax: WidthRelaxation, device: Device,
-                  budget: Budget) -> tuple[Architecture, dict[str, int], int]:
-    """The most probable widths, narrowed one option at a time (the layer whose next narrower
-    option is most probable first) until the exact estimators fit the budget."""
-    widths = relax.discrete_widths()
+                  budget: Budget, widths: dict[str, int] | None = None,
+                  ) -> tuple[Architecture, dict[str, int], int]:
+    """The most probable widths (or `widths`), narrowed one option at a time (the layer whose
+    next narrower option is most probable first) until the exact estimators fit the budget."""
+    widths = dict(widths) if widths is not None else relax.discrete_widths()
     narrowed = 0
     while True:
         refined = with_widths(arch, widths)
@@ -186,8 +199,14 @@ def refine(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Device,
            config: RefineConfig = RefineConfig(), budget: Budget | None = None) -> RefineResult:
     """Refines `arch`'s widths on (x, y) under `budget` (default: `refine_budget`)."""
     target = budget if budget is not None else refine_budget(arch, device, None)
-    relax, seconds = search_widths(arch, x, y, device, target, config)
-    refined, widths, narrowed = fit_to_budget(arch, relax, device, target)
+    if config.method == "pdarts":
+        from tinynas.refine._pdarts import pdarts_search
+
+        relax, seconds, refined, widths, narrowed = pdarts_search(arch, x, y, device, target,
+                                                                  config)
+    else:
+        relax, seconds = search_widths(arch, x, y, device, target, config)
+        refined, widths, narrowed = fit_to_budget(arch, relax, device, target)
     probabilities = {c.name: [round(float(p), 4) for p in relax.probabilities(c.name).detach()]
                      for c in relax.choices}
     return RefineResult(arch, refined, widths, narrowed, estimate(refined, device), target,

@@ -85,6 +85,9 @@ class WidthRelaxation:
             a = torch.zeros(len(c.options))
             a[c.original] = init_bias  # start near the architecture as it was chosen
             self.alpha[c.name] = a.requires_grad_(True)
+        # P-DARTS's operation-level dropout (tinynas.refine._pdarts): the chance that a width
+        # option is left out of a layer's mask at one forward pass; 0 in RARTS and DARTS
+        self.option_dropout = 0.0
         self._steps = {c.name: torch.tensor(
             [[1.0 if ch < w else 0.0 for ch in range(c.options[-1])] for w in c.options])
             for c in choices}
@@ -93,7 +96,15 @@ class WidthRelaxation:
         return self.alpha[name].softmax(0)
 
     def mask(self, name: str) -> torch.Tensor:
-        return self.probabilities(name) @ self._steps[name]
+        import torch
+
+        p = self.probabilities(name)
+        if self.option_dropout > 0:
+            keep = (torch.rand(len(p)) >= self.option_dropout).float()
+            if not keep.any():  # one option always stays: the most probable
+                keep[int(p.argmax())] = 1.0
+            p = p * keep / (p * keep).sum()
+        return p @ self._steps[name]
 
     def expected_width(self, name: str) -> torch.Tensor:
         import torch
