@@ -27,10 +27,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import curve_fit
+from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.stats import kendalltau
 
 SHORTLIST = 8
@@ -50,9 +51,11 @@ def power_at(points: np.ndarray, t_end: float) -> float:
         a = points[1] + b * x[1]
         return float(a - b * t_end ** -0.5)
     try:
-        (a, b, c), _ = curve_fit(lambda t, a, b, c: a - b * t ** -c, t, points,
-                                 p0=(points[-1], points[-1] - points[0], 0.5),
-                                 bounds=((0, -1, 0.01), (1, 2, 5)), maxfev=5000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)  # few points: no covariance
+            (a, b, c), _ = curve_fit(lambda t, a, b, c: a - b * t ** -c, t, points,
+                                     p0=(points[-1], points[-1] - points[0], 0.5),
+                                     bounds=((0, -1, 0.01), (1, 2, 5)), maxfev=5000)
     except RuntimeError:  # no fit: the last point
         return float(points[-1])
     return float(a - b * t_end ** -c)
