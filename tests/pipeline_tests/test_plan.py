@@ -163,3 +163,31 @@ def test_a_plan_survives_the_run_store_s_json() -> None:
                for line in lines)
     assert math.isclose(plan.predicted_s, _total(plan))
     assert replace(plan, budget_s=None).lines(1, 1)[0] == "plan (measured here):"
+
+
+def test_the_winner_s_epochs_follow_its_own_rung_costs_and_are_kept() -> None:
+    import time
+
+    from tinynas.estimators import estimate
+    from tinynas.pipeline._run import final_epochs
+    from tinynas.store import CandidateStatus, RunStore
+    from tinynas.testing.metrics import sample_archs
+
+    arch = sample_archs(1, seed=2)[0]
+    store = RunStore.memory()
+    winner = store.add_candidate(arch, CandidateStatus.TRAINED, estimate(arch).to_dict())
+    # rungs of 1 and 2 epochs on 5,400 images took 3 s in all: 1/5,400 s an image
+    store.add_training(winner.id, stage="halving-0", epochs=1.0, seed=0, train_seconds=1.0,
+                       device="cpu")
+    store.add_training(winner.id, stage="halving-1", epochs=2.0, seed=0, train_seconds=2.0,
+                       device="cpu")
+    plan = RunPlan(Settings(8, 3, 1.0, 60.0, False), 600.0, stage_s={"winner": 60.0})
+    # 6,000 final images: 1.11 s an epoch; the time left after the finish's reserve: ~20 s
+    deadline = time.monotonic() + finish_seconds(100) + 20.0
+    epochs = final_epochs(store, plan, winner, 5_400, 6_000, 100, deadline)
+    assert epochs == pytest.approx(17.0, abs=1.0)  # floor(20 / 1.11), a little less by now
+    assert store.get_meta("final_epochs") == epochs
+    assert final_epochs(store, plan, winner, 5_400, 6_000, 100, None) == epochs  # kept
+    roomy = RunStore.memory()
+    other = roomy.add_candidate(arch, CandidateStatus.TRAINED, estimate(arch).to_dict())
+    assert final_epochs(roomy, plan, other, 5_400, 6_000, 100, None) == 60.0  # no deadline
