@@ -105,17 +105,25 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
              f"{executor.workers} at a time")
     for _ in range(REFITS + 1):
         plan = _choose_shape(costs, config, size, picks, basis)
-        chosen = [a for a, _ in capacity_picks(space, device, budget, picks, config.seed,
+        chosen = [a for a, _ in capacity_picks(space, device, budget,
+                                               plan.settings.capacity_picks, config.seed,
                                                max_macs=plan.capacity_max_macs)]
         chosen_costs = [measure(a, final_images) for a in chosen]
         plan = with_measured(plan, costs, chosen_costs)
         if plan.predicted_s <= costs.remaining_s:
-            break
+            return plan
         # the picks cost more than the line through the probes said: refit with them too
         measured += [(a, c / final_images) for a, c in zip(chosen, chosen_costs)]
         costs = replace(costs, epoch_cost=_fit(measured),
                         remaining_s=deadline - time.monotonic())
-    return plan
+    if config.capacity_picks:
+        raise NoPlanFits(f"the {picks} capacity picks cost more than the time budget leaves "
+                         f"({plan.predicted_s / 60:.0f} min predicted, "
+                         f"{costs.remaining_s / 60:.0f} min left); lower --capacity-picks or "
+                         "raise --time-budget")
+    # no capacity picks could be priced into the budget: the ranker's picks alone, whose
+    # costs were measured, not predicted
+    return _choose_shape(costs, config, size - picks, 0, basis)
 
 
 def _choose_shape(costs: Costs, config: SearchConfig, size: int, picks: int,

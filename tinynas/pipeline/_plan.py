@@ -299,7 +299,9 @@ def _bisect(fits: Any, lo: float, hi: float, steps: int = 40) -> float:
 def with_measured(plan: RunPlan, costs: Costs, capacity_epoch_s: Sequence[float]) -> RunPlan:
     """`plan` with its stages predicted again from the chosen capacity picks' measured epoch
     costs (on the final images); the settings stay."""
-    return replace(plan, stage_s=predict(plan.settings, costs, capacity_epoch_s))
+    ranked = plan.settings.shortlist - plan.settings.capacity_picks
+    mine = replace(costs, metric_picks_epoch_s=tuple(costs.metric_picks_epoch_s)[:ranked])
+    return replace(plan, stage_s=predict(plan.settings, mine, capacity_epoch_s))
 
 
 def fit_final_epochs(planned_epochs: float, epoch_s: float, left_s: float) -> float:
