@@ -27,11 +27,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 TINY = ("--device", "stm32", "--dataset", "digits", "--strategy", "random", "--metric",
         "relu_count", "--shortlist", "4", "--halving-epochs", "0.5", "--epochs", "0.5",
-        "--train-subset", "600", "--candidates", "20", "--capacity-picks", "0")  # fmt: skip
+        "--train-subset", "600", "--candidates", "20", "--capacity-picks", "0",
+        "--time-budget", "none")  # fmt: skip
 # rungs of several seconds each, so that a process can be killed while one trains
 LONG = ("--device", "stm32", "--dataset", "digits", "--strategy", "random", "--metric",
         "relu_count", "--shortlist", "4", "--halving-epochs", "4", "--epochs", "0.5",
-        "--train-subset", "1000", "--candidates", "20", "--capacity-picks", "0")  # fmt: skip
+        "--train-subset", "1000", "--candidates", "20", "--capacity-picks", "0",
+        "--time-budget", "none")  # fmt: skip
 
 
 def search(out: Path, *extra: str, args: tuple[str, ...] = TINY

@@ -21,11 +21,12 @@ BASE = ("search", "--device", "stm32", "--dataset", "digits", "--strategy", "ran
 
 def test_a_planned_search_prints_its_plan_and_keeps_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = run_cli(*BASE, "--time-budget", "75s", "--out", str(out), cwd=tmp_path)
+    result = run_cli(*BASE, "--shortlist", "4", "--time-budget", "55s", "--out", str(out),
+                     cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     screen = " ".join(result.stdout.split())
-    assert "plan for a time budget of 75 s (epoch costs measured on cpu" in screen
-    assert "shortlist 8 candidates: 5 by the ranker, 3 capacity picks, at most" in screen
+    assert "plan for a time budget of 55 s (epoch costs measured on cpu" in screen
+    assert "shortlist 4 candidates: 2 by the ranker, 2 capacity picks, at most" in screen
     assert " ETA " in screen and "from now, predicted" in screen
     assert screen.index("plan for a time budget") < screen.index("tinynas search: run")
     with RunStore.open(out, writable=False) as store:
@@ -33,11 +34,11 @@ def test_a_planned_search_prints_its_plan_and_keeps_it(tmp_path: Path) -> None:
         picks = [store.candidate(i) for i in store.get_meta("capacity_picks")]
         halved = {t.candidate_id for t in store.trainings() if t.stage == "halving-0"}
         final = [t for t in store.trainings() if t.stage == "final"]
-    assert plan.budget_s == 75 and (plan.settings.distill, plan.settings.epochs) in RECIPES
-    assert plan.predicted_s < 75  # the stages after exploration and measuring
-    assert len(picks) == 3 and plan.capacity_max_macs is not None
+    assert plan.budget_s == 55 and (plan.settings.distill, plan.settings.epochs) in RECIPES
+    assert plan.predicted_s < 55  # the stages after exploration and measuring
+    assert len(picks) == 2 and plan.capacity_max_macs is not None
     assert all(p.estimates["macs"] <= plan.capacity_max_macs for p in picks)
-    assert {p.id for p in picks} <= halved and len(halved) == 8
+    assert {p.id for p in picks} <= halved and len(halved) == 4
     assert len(final) == 1 and 1 <= final[0].epochs <= plan.settings.epochs
     assert "| halving |" in (out / "report.md").read_text()
 
