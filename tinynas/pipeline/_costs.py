@@ -1,7 +1,12 @@
 """Making a run's plan: measure what its trainings cost on this machine, choose the settings
 (`_plan.choose`) and the capacity picks they allow, and keep the plan in the run store.
 
-A resumed run keeps the plan it stored: its shortlist was trained under it.
+The capacity picks the epoch-cost line allows are measured once chosen; when they cost more
+than the line said, the line is refitted with them and the plan chosen again (REFITS times),
+and when they still do not fit, the plan takes the ranker's picks alone, whose costs were
+measured. A shortlist of 8 that fits no recipe is tried at the sizes of SMALLER_SHORTLISTS
+(when the user left the shortlist open). A resumed run keeps the plan it stored: its
+shortlist was trained under it.
 """
 
 from __future__ import annotations
