@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("inspection", "profile", "search", "executor"),
     ("store",),
     ("export", "check"),
-    ("proxies", "refine"),
+    ("proxies", "refine", "supernet"),
     ("pipeline",),
     ("cli", "testing"),
     ("__main__",),
