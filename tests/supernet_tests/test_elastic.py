@@ -78,3 +78,13 @@ def test_configs_are_checked_and_counted() -> None:
         SubnetConfig((1,), (8,), ((3,),)).check(SPACE)
     # per stage: (3 + 9 + 27) kernel choices x 3 widths
     assert config_count(SPACE) == (39 * 3) ** 3
+
+
+def test_kernels_larger_than_a_small_map_are_clipped_as_the_space_clips_them() -> None:
+    small = SupernetSpace((8, 8, 1), 10, widths=((8,), (16,), (16,)))  # maps of 8, 4 and 2
+    torch.manual_seed(1)
+    net = build_supernet(small).eval()
+    config = SubnetConfig((1, 2, 1), (8, 16, 16), ((7,), (5, 7), (7,)))
+    x = torch.rand(3, 8, 8, 1)
+    with torch.no_grad():
+        assert torch.allclose(extract(net, config).eval()(x), net(x, config), atol=1e-5)

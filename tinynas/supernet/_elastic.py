@@ -82,6 +82,12 @@ def subnet_architecture(space: SupernetSpace, config: SubnetConfig) -> Architect
                         Pooling("global", 0), ())
 
 
+def centre(w: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """The centre kh x kw of a square kernel `w` (the kernel a small feature map clips to)."""
+    top, left = (w.shape[-2] - kh) // 2, (w.shape[-1] - kw) // 2
+    return w[..., top:top + kh, left:left + kw]
+
+
 def _module_types() -> tuple[Any, Any]:
     """The supernet's torch modules, defined on first use (torch is imported lazily)."""
     import torch
@@ -120,9 +126,11 @@ def _module_types() -> tuple[Any, Any]:
             return w
 
         def forward(self, x: torch.Tensor, out_channels: int, k: int) -> torch.Tensor:
-            w = self.kernel(k, out_channels, x.shape[1])
-            top, bottom = same_padding(x.shape[2], k, self.stride)
-            left, right = same_padding(x.shape[3], k, self.stride)
+            # a kernel larger than the feature map is clipped to it, as the space lowers it
+            kh, kw = min(k, x.shape[2]), min(k, x.shape[3])
+            w = centre(self.kernel(k, out_channels, x.shape[1]), kh, kw)
+            top, bottom = same_padding(x.shape[2], kh, self.stride)
+            left, right = same_padding(x.shape[3], kw, self.stride)
             x = F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=self.stride)
             bn = self.bn
             use_batch = self.training or bn.running_mean is None
@@ -175,17 +183,20 @@ def extract(supernet: Any, config: SubnetConfig) -> TorchNet:
     (kernels transformed, channels sliced, batch-norm statistics as they are)."""
     import torch
 
+    from tinynas.space import lower
     from tinynas.space.torch_builder import build_torch
 
     arch = subnet_architecture(supernet.space, config)
     net = build_torch(arch)
+    clipped = {n.name: n.kernel for n in lower(arch)}
     in_channels = supernet.space.input_shape[-1]
     with torch.no_grad():
         for i, (d, w, ks) in enumerate(zip(config.depths, config.widths, config.kernels)):
             for j in range(d):
                 layer = supernet.stages[i][j]
                 conv, bn = net.layers[f"b{i}l{j}"]  # type: ignore[misc]  # conv, batch norm
-                conv.weight.copy_(layer.kernel(ks[j], w, in_channels))  # type: ignore[has-type]
+                kernel = centre(layer.kernel(ks[j], w, in_channels), *clipped[f"b{i}l{j}"])
+                conv.weight.copy_(kernel)  # type: ignore[has-type]
                 for name in ("weight", "bias", "running_mean", "running_var"):
                     getattr(bn, name).copy_(getattr(layer.bn, name)[:w])  # type: ignore[has-type]
                 in_channels = w
