@@ -9,8 +9,8 @@ from tinynas.train import TrainConfig, train
 from tinynas.train._loop import (
     SoftTargets,
     _DistillTargets,
-    _lr_at,
     _WeightAverage,
+    lr_at,
     random_erase,
 )
 
@@ -123,7 +123,7 @@ def test_distillation_loss_takes_mirrored_targets_for_flipped_images():
 
 
 def test_learning_rate_warms_up_linearly_then_decays_to_zero():
-    rates = [_lr_at(step, 100, 10, 0.05) for step in range(100)]
+    rates = [lr_at(step, 100, 10, 0.05) for step in range(100)]
     assert rates[0] == pytest.approx(0.005) and rates[9] == pytest.approx(0.05)
     assert all(a >= b for a, b in zip(rates[9:], rates[10:]))
     assert rates[-1] < 1e-4

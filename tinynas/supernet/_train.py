@@ -59,12 +59,6 @@ def sample_config(space: SupernetSpace, phase: str, rng: random.Random) -> Subne
     return largest if phase == "largest" else SubnetConfig(depths, widths, kernels)
 
 
-def _lr(step: int, total: int, warmup: int, peak: float) -> float:
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    return 0.5 * peak * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-
 def train_supernet(space: SupernetSpace, x: np.ndarray, y: np.ndarray, recipe: SupernetRecipe,
                    checkpoint: Path | None = None,
                    on_epoch: Callable[[str, int, float], None] | None = None) -> Any:
@@ -72,6 +66,8 @@ def train_supernet(space: SupernetSpace, x: np.ndarray, y: np.ndarray, recipe: S
     `checkpoint`, resumes from it when it exists and writes it after every epoch."""
     import torch
     import torch.nn.functional as F
+
+    from tinynas.train import lr_at
 
     torch.manual_seed(recipe.seed)
     net = build_supernet(space)
@@ -99,7 +95,7 @@ def train_supernet(space: SupernetSpace, x: np.ndarray, y: np.ndarray, recipe: S
             for k in range(steps):
                 step = epoch * steps + k
                 for group in opt.param_groups:
-                    group["lr"] = _lr(step, total, steps, recipe.lr)
+                    group["lr"] = lr_at(step, total, steps, recipe.lr)
                 idx = order[k * recipe.batch_size:(k + 1) * recipe.batch_size]
                 xb, yb = xt[idx], yt[idx]
                 opt.zero_grad(set_to_none=True)

@@ -165,7 +165,7 @@ class _DistillTargets:
         return (1 - self.weight) * loss + self.weight * kd
 
 
-def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
@@ -260,7 +260,7 @@ def train(
         if config.erase_p and xb.dim() == 4:
             xb = random_erase(xb, config.erase_p, gen)
         for group in opt.param_groups:
-            group["lr"] = _lr_at(step, total, warmup, config.lr)
+            group["lr"] = lr_at(step, total, warmup, config.lr)
         logits = net(xb)
         loss = torch.nn.functional.cross_entropy(logits, yb,
                                                  label_smoothing=config.label_smoothing)
