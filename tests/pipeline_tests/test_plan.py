@@ -35,8 +35,9 @@ NONE_FIXED = {"shortlist": None, "capacity_picks": None, "halving_epochs": None,
               "epochs": None, "distill": None}
 
 
-def _costs(remaining_s: float, pool_max_macs: int = 4_000_000, parallel: int = 1) -> Costs:
-    return Costs(remaining_s=remaining_s, metric_picks_epoch_s=(1.0, 1.0, 0.5, 0.5, 0.5),
+def _costs(remaining_s: float, pool_max_macs: int = 4_000_000, parallel: int = 1,
+           ranked: tuple[float, ...] = (1.0, 1.0, 0.5, 0.5, 0.5)) -> Costs:
+    return Costs(remaining_s=remaining_s, metric_picks_epoch_s=ranked,
                  halving_images=54_000, final_images=60_000, teacher_epoch_s=20.0,
                  test_images=10_000, epoch_cost=LINE, pool_max_macs=pool_max_macs,
                  parallel=parallel)
@@ -90,7 +91,7 @@ def test_a_long_budget_distills_the_largest_capacity_picks() -> None:
     plan = choose(costs, NONE_FIXED, 8, 3, 7200.0)
     assert (plan.settings.distill, plan.settings.epochs) == RECIPES[0]
     assert plan.settings.halving_epochs == FIRST_RUNG_EPOCHS[0]
-    assert plan.capacity_max_macs == pytest.approx(4_000_000, rel=1e-6)  # the board's limit
+    assert plan.max_macs == pytest.approx(4_000_000, rel=1e-6)  # the board's limit
     assert _total(plan) <= costs.remaining_s
     assert plan.stage_s["teacher"] == 30 * 20.0  # the teacher's 30 epochs
     assert plan.stage_s["winner"] == pytest.approx(120 * LINE.seconds(4_000_000, 60_000))
@@ -101,13 +102,13 @@ def test_a_shorter_budget_steps_down_the_recipes_and_caps_the_picks() -> None:
     plans = [choose(_costs(s), NONE_FIXED, 8, 3, s) for s in (1500.0, 700.0, 300.0, 120.0)]
     for plan, seconds in zip(plans, (1500.0, 700.0, 300.0, 120.0)):
         assert _total(plan) <= seconds
-        assert plan.capacity_max_macs is not None
-        assert plan.capacity_max_macs >= MIN_WINNER_MACS  # epochs are not bought with capacity
+        assert plan.max_macs is not None
+        assert plan.max_macs >= MIN_WINNER_MACS  # epochs are not bought with capacity
     order = [RECIPES.index((p.settings.distill, p.settings.epochs)) for p in plans]
     assert order == sorted(order) and order[0] < order[-1]
     assert not plans[-1].settings.distill
     # where a recipe leaves time over, the picks grow up to the budget's largest network
-    caps = [p.capacity_max_macs for p in plans]
+    caps = [p.max_macs for p in plans]
     assert max(caps) == pytest.approx(4_000_000, rel=1e-6)
 
 
@@ -129,10 +130,29 @@ def test_a_budget_too_short_for_any_recipe_names_what_it_needs() -> None:
         choose(_costs(600.0), dict(NONE_FIXED, epochs=500.0), 8, 3, 600.0)
 
 
-def test_without_capacity_picks_the_ranker_s_picks_set_the_winner_s_cost() -> None:
+def test_ranker_picks_not_yet_drawn_are_priced_at_the_cap_with_the_capacity_picks() -> None:
+    """Before the shortlist is drawn, every member is priced at the cap, so a recipe is never
+    bought by pricing the ranker's picks cheaper than the networks it may draw."""
+    costs = _costs(1500.0, ranked=())
+    plan = choose(costs, NONE_FIXED, 8, 3, 1500.0)
+    assert plan.max_macs is not None and plan.max_macs >= MIN_WINNER_MACS
+    at_cap = LINE.seconds(plan.max_macs, 60_000)
+    assert plan.stage_s == pytest.approx(predict(plan.settings, costs, [at_cap] * 8))
+    assert _total(plan) <= 1500.0
+    # priced by their measured costs instead, the same budget buys a longer recipe or cap
+    measured = choose(_costs(1500.0), NONE_FIXED, 8, 3, 1500.0)
+    assert (RECIPES.index((measured.settings.distill, measured.settings.epochs)),
+            -(measured.max_macs or 0)) <= (
+        RECIPES.index((plan.settings.distill, plan.settings.epochs)), -plan.max_macs)
+    # without capacity picks, the cap still bounds the ranker's picks
+    alone = choose(costs, NONE_FIXED, 5, 0, 1500.0)
+    assert alone.max_macs is not None
+
+
+def test_without_capacity_picks_the_ranker_s_measured_picks_set_the_winner_s_cost() -> None:
     costs = _costs(1800.0)
     plan = choose(costs, NONE_FIXED, 5, 0, 1800.0)
-    assert plan.capacity_max_macs is None
+    assert plan.max_macs is None
     winner_epoch_s = 1.0 * 60_000 / 54_000  # the dearest ranker pick, on the final images
     assert plan.stage_s["winner"] == pytest.approx(plan.settings.epochs * winner_epoch_s)
     assert predict(plan.settings, costs, [])["halving"] == plan.stage_s["halving"]

@@ -26,18 +26,20 @@ def test_a_planned_search_prints_its_plan_and_keeps_it(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     screen = " ".join(result.stdout.split())
     assert "plan for a time budget of 55 s (epoch costs measured on cpu" in screen
-    assert "shortlist 4 candidates: 2 by the ranker, 2 capacity picks, at most" in screen
+    assert "shortlist 4 candidates: 2 by the ranker, 2 capacity picks, each at most" in screen
     assert " ETA " in screen and "from now, predicted" in screen
     assert screen.index("plan for a time budget") < screen.index("tinynas search: run")
     with RunStore.open(out, writable=False) as store:
         plan = RunPlan.from_dict(store.get_meta("plan"))
         picks = [store.candidate(i) for i in store.get_meta("capacity_picks")]
         halved = {t.candidate_id for t in store.trainings() if t.stage == "halving-0"}
+        shortlist = [store.candidate(i) for i in halved]
         final = [t for t in store.trainings() if t.stage == "final"]
     assert plan.budget_s == 55 and (plan.settings.distill, plan.settings.epochs) in RECIPES
     assert plan.predicted_s < 55  # the stages after exploration and measuring
-    assert len(picks) == 2 and plan.capacity_max_macs is not None
-    assert all(p.estimates["macs"] <= plan.capacity_max_macs for p in picks)
+    assert len(picks) == 2 and plan.max_macs is not None
+    # the cap bounds the whole shortlist: the capacity picks and the ranker's picks
+    assert all(p.estimates["macs"] <= plan.max_macs for p in shortlist)
     assert {p.id for p in picks} <= halved and len(halved) == 4
     assert len(final) == 1 and 1 <= final[0].epochs <= plan.settings.epochs
     assert "| halving |" in (out / "report.md").read_text()

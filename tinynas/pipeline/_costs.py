@@ -1,11 +1,12 @@
 """Making a run's plan: measure what its trainings cost on this machine, choose the settings
 (`_plan.choose`) and the capacity picks they allow, and keep the plan in the run store.
 
-The capacity picks the epoch-cost line allows are measured once chosen; when they cost more
-than the line said, the line is refitted with them and the plan chosen again (REFITS times),
-and when they still do not fit, the plan takes the ranker's picks alone, whose costs were
-measured. A shortlist of 8 that fits no recipe is tried at the sizes of SMALLER_SHORTLISTS
-(when the user left the shortlist open). A resumed run keeps the plan it stored: its
+The epoch-cost line is fitted through a few probes of the capacity pool and of the scored
+candidates (and the teacher); the plan prices every member of the shortlist at its MACs cap.
+The shortlist the cap allows is then drawn and measured; when it costs more than the line
+said, the line is refitted with it and the plan chosen again (REFITS times). A shortlist of 8
+that fits no recipe is tried at the sizes of SMALLER_SHORTLISTS (when the user left the
+shortlist open). A resumed run keeps the plan it stored: its
 shortlist was trained under it.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
@@ -86,49 +86,54 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
     from tinynas.train import pick_device, teacher_architecture
 
     size, picks = planned_shape(config.shortlist, config.capacity_picks)
-    ranked = diverse_shortlist(scored, metric.name, size - picks)
     measure = _Meter(x_train, recipe, executor.job_threads)
-    metric_costs = [measure(r.architecture, halving_images) for r in ranked]
     pool = capacity_pool(space, device, budget, config.seed) if picks else []
-    probes = _probes(pool)
-    probe_costs = [measure(a, final_images) for a in probes]
+    candidates = [(r.architecture, r.estimates.get("macs", 0)) for r in scored]
+    probes = _probes([(a, e.macs) for a, e in pool]) + _probes(candidates)
+    measured = [(a, measure(a, final_images) / final_images) for a in probes]
     teacher = teacher_architecture(space.input_shape, space.num_classes)
     teacher_cost = 0.0 if config.distill is False or (config.epochs is not None
                                                       and not config.distill) \
         else measure(teacher, final_images)
-    measured = [(r.architecture, c / halving_images) for r, c in zip(ranked, metric_costs)]
-    measured += [(a, c / final_images) for a, c in zip(probes, probe_costs)]
     if teacher_cost:
         measured.append((teacher, teacher_cost / final_images))
+    largest = max([e.macs for _, e in pool] + [m for _, m in candidates], default=0)
     costs = Costs(
-        remaining_s=deadline - time.monotonic(), metric_picks_epoch_s=tuple(metric_costs),
+        remaining_s=deadline - time.monotonic(), metric_picks_epoch_s=(),
         halving_images=halving_images, final_images=final_images, teacher_epoch_s=teacher_cost,
-        test_images=test_images, epoch_cost=_fit(measured),
-        pool_max_macs=max((e.macs for _, e in pool), default=0), parallel=executor.workers)
+        test_images=test_images, epoch_cost=_fit(measured), pool_max_macs=largest,
+        parallel=executor.workers)
     threads = f"{executor.job_threads} thread(s)" if executor.job_threads else "all threads"
     basis = (f"epoch costs measured on {pick_device()}, {threads} a training, "
              f"{executor.workers} at a time")
     for _ in range(REFITS + 1):
         plan = _choose_shape(costs, config, size, picks, basis)
-        chosen = [a for a, _ in capacity_picks(space, device, budget,
-                                               plan.settings.capacity_picks, config.seed,
-                                               max_macs=plan.capacity_max_macs)]
+        s = plan.settings
+        ranked = [r.architecture for r in diverse_shortlist(
+            under_cap(scored, plan.max_macs), metric.name, s.shortlist - s.capacity_picks)]
+        chosen = [a for a, _ in capacity_picks(space, device, budget, s.capacity_picks,
+                                               config.seed, max_macs=plan.max_macs)]
+        ranked_costs = [measure(a, halving_images) for a in ranked]
         chosen_costs = [measure(a, final_images) for a in chosen]
-        plan = with_measured(plan, costs, chosen_costs)
+        plan = with_measured(plan, costs, ranked_costs, chosen_costs)
         if plan.predicted_s <= costs.remaining_s:
             return plan
-        # the picks cost more than the line through the probes said: refit with them too
+        # the shortlist costs more than the line through the probes said: refit with it too
+        measured += [(a, c / halving_images) for a, c in zip(ranked, ranked_costs)]
         measured += [(a, c / final_images) for a, c in zip(chosen, chosen_costs)]
         costs = replace(costs, epoch_cost=_fit(measured),
                         remaining_s=deadline - time.monotonic())
-    if config.capacity_picks:
-        raise NoPlanFits(f"the {picks} capacity picks cost more than the time budget leaves "
-                         f"({plan.predicted_s / 60:.0f} min predicted, "
-                         f"{costs.remaining_s / 60:.0f} min left); lower --capacity-picks or "
-                         "raise --time-budget")
-    # no capacity picks could be priced into the budget: the ranker's picks alone, whose
-    # costs were measured, not predicted
-    return _choose_shape(costs, config, size - picks, 0, basis)
+    raise NoPlanFits(f"the shortlist costs more than the time budget leaves "
+                     f"({plan.predicted_s / 60:.0f} min predicted, "
+                     f"{costs.remaining_s / 60:.0f} min left); raise --time-budget, or train "
+                     "on fewer images with --train-subset")
+
+
+def under_cap(scored: list[CandidateRecord], max_macs: int | None) -> list[CandidateRecord]:
+    """The candidates a plan's shortlist may hold: at most `max_macs` MACs (None: all)."""
+    if max_macs is None:
+        return scored
+    return [r for r in scored if r.estimates.get("macs", 0) <= max_macs]
 
 
 def _choose_shape(costs: Costs, config: SearchConfig, size: int, picks: int,
@@ -156,11 +161,11 @@ def _fit(measured: list[tuple[Architecture, float]]) -> EpochCost:
     return EpochCost.fit([estimate(a).macs for a, _ in measured], [s for _, s in measured])
 
 
-def _probes(pool: list[tuple[Architecture, Any]]) -> list[Architecture]:
-    """Up to PROBES networks of the pool, spread over its MACs."""
+def _probes(pool: list[tuple[Architecture, int]]) -> list[Architecture]:
+    """Up to PROBES networks of (architecture, MACs) pairs, spread over their MACs."""
     if not pool:
         return []
-    by_macs = sorted(pool, key=lambda p: (p[1].macs, p[0].content_hash))
+    by_macs = sorted(pool, key=lambda p: (p[1], p[0].content_hash))
     picks = {round(i * (len(by_macs) - 1) / max(1, PROBES - 1)) for i in range(PROBES)}
     return [by_macs[i][0] for i in sorted(picks)]
 
@@ -185,13 +190,14 @@ class _Meter:
 def _shortlist(store: RunStore, config: SearchConfig, space: SearchSpace, device: Device,
                budget: Budget, metric: BaseMetric, scored: list[CandidateRecord],
                batch: tuple[np.ndarray, np.ndarray], plan: RunPlan) -> list[CandidateRecord]:
-    """The ranker's picks, then the capacity picks (`tinynas.search.capacity_picks`, under
-    the plan's MACs cap) as stored candidates scored by the run's metric. The picks are
+    """The ranker's picks among the candidates under the plan's MACs cap, then the capacity
+    picks (`tinynas.search.capacity_picks`, under the same cap) as stored candidates scored
+    by the run's metric. The picks are
     seeded, so a resumed run finds the ones it stored before."""
     s = plan.settings
     picks = []
     for arch, est in capacity_picks(space, device, budget, s.capacity_picks, config.seed,
-                                    max_macs=plan.capacity_max_macs):
+                                    max_macs=plan.max_macs):
         record = store.find(arch.content_hash)
         if record is None:
             score = float(metric.score(arch, resize_batch(batch, arch), config.seed))
@@ -199,5 +205,5 @@ def _shortlist(store: RunStore, config: SearchConfig, space: SearchSpace, device
                                          {metric.name: score})
         picks.append(record)
     store.set_meta("capacity_picks", [r.id for r in picks])
-    return diverse_shortlist(scored, metric.name, s.shortlist - len(picks),
-                             exclude=[r.id for r in picks]) + picks
+    return diverse_shortlist(under_cap(scored, plan.max_macs), metric.name,
+                             s.shortlist - len(picks), exclude=[r.id for r in picks]) + picks

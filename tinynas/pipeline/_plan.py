@@ -4,23 +4,29 @@ A search's cost is almost all training: the successive-halving rungs, the distil
 and the winner's final training. Each is a number of epochs times what one epoch of that
 network costs on this machine, and that cost is measured (`tinynas.train.
 measure_epoch_seconds`) on the shortlist, on the teacher and on a few probes of the capacity
-picks' pool, then fitted as seconds per image = a + b * MACs (`EpochCost`) to price the picks
-not measured. The plan then takes the first recipe of `RECIPES` that fits what is left of the
-budget after exploration, with the capacity picks as large as that recipe allows:
+picks' pool and of the candidates, then fitted as seconds per image = a + b * MACs
+(`EpochCost`) to price the picks not measured. The plan then takes the first recipe of
+`RECIPES` that fits what is left of the budget after exploration, with a cap on the shortlist's
+MACs as high as that recipe allows: the capacity picks are the largest networks under it, and
+the ranker picks only among the candidates under it, so that no member of the shortlist is too
+dear for the recipe (a ranker such as the parameter count otherwise picks networks that one
+epoch of the budget cannot train):
 
 - recipes, best first, from the measurements on Fashion-MNIST in docs/benchmarks.md (the μNAS
   reference point): a distilled 120-epoch winner (93.57% int8) beat a distilled 60-epoch one
   (93.42%), which beat 60 epochs without a teacher (93.06%); without a teacher, epochs past
   60 gained nothing. Below 60 epochs accuracy falls with the epochs.
-- a recipe is taken only if its capacity picks may reach MIN_WINNER_MACS (or the budget's
-  largest network, if smaller): after 40 epochs the small networks the rankers favour
+- a recipe is taken only if its cap may reach MIN_WINNER_MACS (or the budget's largest
+  network, if smaller): after 40 epochs the small networks the rankers favour
   plateaued near 91% where the 4 M-MAC capacity pick passed 93% (docs/benchmarks.md), so
   epochs are not bought with capacity.
 - each recipe is tried with first rungs of 1, 0.5 and 0.25 epochs before a shorter recipe.
 
-Halving is priced as if the most expensive members survived each rung, and the winner as the
-most expensive member, so the plan errs long; after the halving the winner's epochs are fitted
-again to the time left, from the winner's own measured rung trainings (`fit_final_epochs`).
+Halving is priced as if every member cost what a network at the cap costs and the most
+expensive survived each rung, and the winner as the most expensive member, so the plan errs
+long; once the shortlist is drawn, its members are measured and the plan priced again; after
+the halving the winner's epochs are fitted again to the time left, from the winner's own
+measured rung trainings (`fit_final_epochs`).
 """
 
 from __future__ import annotations
@@ -110,13 +116,15 @@ class Costs:
     """The measured inputs of a plan."""
 
     remaining_s: float  # of the budget, after exploration and these measurements
-    metric_picks_epoch_s: tuple[float, ...]  # the ranker's shortlist, one halving epoch each
+    # the ranker's picks, one halving epoch each; empty: they are drawn under the cap and
+    # priced at it
+    metric_picks_epoch_s: tuple[float, ...]
     halving_images: int
     final_images: int
     teacher_epoch_s: float  # on the final images
     test_images: int  # what the finish runs the int8 model on
     epoch_cost: EpochCost  # for the capacity picks not measured
-    pool_max_macs: int  # the largest capacity pick the board's budget allows (0: no pool)
+    pool_max_macs: int  # the largest network the shortlist could hold (0: none)
     parallel: int  # trainings at once (the executor's workers)
 
 
@@ -126,7 +134,7 @@ class RunPlan:
 
     settings: Settings
     budget_s: float | None = None
-    capacity_max_macs: int | None = None  # the capacity picks' cap, from the time budget
+    max_macs: int | None = None  # the shortlist's cap, from the time budget (None: no cap)
     stage_s: dict[str, float] = field(default_factory=dict)  # predicted seconds per stage
     basis: str = ""  # where the costs were measured
 
@@ -139,8 +147,9 @@ class RunPlan:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunPlan:
-        return cls(Settings(**d["settings"]), d.get("budget_s"), d.get("capacity_max_macs"),
-                   dict(d.get("stage_s") or {}), d.get("basis", ""))
+        return cls(Settings(**d["settings"]), d.get("budget_s"),
+                   d.get("max_macs", d.get("capacity_max_macs")), dict(d.get("stage_s") or {}),
+                   d.get("basis", ""))
 
     def lines(self, halving_images: int, final_images: int) -> list[str]:
         """The plan as printed before training."""
@@ -148,9 +157,9 @@ class RunPlan:
         rungs = ", ".join(f"{s.halving_epochs * 2**r:g}" for r in range(_rungs(s.shortlist)))
         picks = f"{s.shortlist - s.capacity_picks} by the ranker"
         if s.capacity_picks:
-            cap = "" if self.capacity_max_macs is None else \
-                f", at most {self.capacity_max_macs:,} MACs"
-            picks += f", {s.capacity_picks} capacity picks{cap}"
+            picks += f", {s.capacity_picks} capacity picks"
+        if self.max_macs is not None:
+            picks += f", each at most {self.max_macs:,} MACs"
         rows = [("shortlist", f"{s.shortlist} candidates: {picks}", None),
                 ("halving", f"rungs of {rungs} epochs on {halving_images:,} images",
                  self.stage_s.get("halving"))]
@@ -250,7 +259,8 @@ def choose(costs: Costs, fixed: Mapping[str, Any], shortlist: int, capacity_pick
            budget_s: float, basis: str = "") -> RunPlan:
     """The first recipe (RECIPES x FIRST_RUNG_EPOCHS) that fits `costs.remaining_s`, keeping
     what `fixed` gives (the user's epochs, distill and halving_epochs; None: planned), with
-    the capacity picks' cap as high as the recipe allows.
+    the shortlist's MACs cap as high as the recipe allows. The members priced at the cap: the
+    capacity picks, and the ranker's picks too when `costs` has no measured cost for them.
 
     Raises:
         NoPlanFits: Not even the shortest recipe fits; the message says what it needs.
@@ -261,6 +271,7 @@ def choose(costs: Costs, fixed: Mapping[str, Any], shortlist: int, capacity_pick
         recipes = [(bool(fixed.get("distill")), float(fixed["epochs"]))]
     rungs = ([float(fixed["halving_epochs"])] if fixed.get("halving_epochs") is not None
              else list(FIRST_RUNG_EPOCHS))
+    at_cap = capacity_picks if costs.metric_picks_epoch_s else shortlist
     ceiling = costs.epoch_cost.seconds(costs.pool_max_macs, costs.final_images)
     floor = costs.epoch_cost.seconds(min(costs.pool_max_macs, MIN_WINNER_MACS),
                                      costs.final_images)
@@ -270,18 +281,18 @@ def choose(costs: Costs, fixed: Mapping[str, Any], shortlist: int, capacity_pick
             settings = Settings(shortlist, capacity_picks, first, epochs, distill)
 
             def total(c: float, s: Settings = settings) -> float:
-                return sum(predict(s, costs, [c] * s.capacity_picks).values())
+                return sum(predict(s, costs, [c] * at_cap).values())
 
             need = total(floor)
             shortest = min(shortest, need)
             if need > costs.remaining_s:
                 continue
-            if not capacity_picks:
+            if not at_cap:
                 return RunPlan(settings, budget_s, None, predict(settings, costs, []), basis)
             cap = ceiling if total(ceiling) <= costs.remaining_s else \
                 _bisect(lambda c: total(c) <= costs.remaining_s, floor, ceiling)
             return RunPlan(settings, budget_s, costs.epoch_cost.max_macs(cap, costs.final_images),
-                           predict(settings, costs, [cap] * capacity_picks), basis)
+                           predict(settings, costs, [cap] * at_cap), basis)
     left = format_duration(max(0.0, costs.remaining_s))
     raise NoPlanFits(f"the time budget leaves {left} for training on this machine and the "
                      f"shortest plan needs {format_duration(shortest)}; raise --time-budget, or "
@@ -296,11 +307,12 @@ def _bisect(fits: Any, lo: float, hi: float, steps: int = 40) -> float:
     return lo
 
 
-def with_measured(plan: RunPlan, costs: Costs, capacity_epoch_s: Sequence[float]) -> RunPlan:
-    """`plan` with its stages predicted again from the chosen capacity picks' measured epoch
-    costs (on the final images); the settings stay."""
-    ranked = plan.settings.shortlist - plan.settings.capacity_picks
-    mine = replace(costs, metric_picks_epoch_s=tuple(costs.metric_picks_epoch_s)[:ranked])
+def with_measured(plan: RunPlan, costs: Costs, metric_picks_epoch_s: Sequence[float],
+                  capacity_epoch_s: Sequence[float]) -> RunPlan:
+    """`plan` with its stages predicted again from the drawn shortlist's measured epoch costs
+    (the ranker's picks on the halving images, the capacity picks on the final images); the
+    settings stay."""
+    mine = replace(costs, metric_picks_epoch_s=tuple(metric_picks_epoch_s))
     return replace(plan, stage_s=predict(plan.settings, mine, capacity_epoch_s))
 
 
