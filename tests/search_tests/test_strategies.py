@@ -14,12 +14,15 @@ from tinynas.search import (
     STRATEGIES,
     BayesStrategy,
     CompoundStrategy,
+    DecisionEvolutionStrategy,
     EvolutionStrategy,
     GridStrategy,
     RandomStrategy,
+    ReinforceStrategy,
     SearchSpace,
 )
 from tinynas.search._grid import RESOLUTIONS, WIDTHS, scale
+from tinynas.search._reinforce import int_options
 from tinynas.space import (
     MORPHISMS,
     Architecture,
@@ -86,10 +89,23 @@ class TestCompound(StrategyTestCase):
         return {(n, n, 1) for n in range(8, 1000)}  # resolution only grows
 
 
+class TestReinforce(StrategyTestCase):
+    @pytest.fixture
+    def strategy_factory(self) -> StrategyFactory:
+        return ReinforceStrategy
+
+
+class TestDecisionEvolution(StrategyTestCase):
+    @pytest.fixture
+    def strategy_factory(self) -> StrategyFactory:
+        return partial(DecisionEvolutionStrategy, population_size=4)
+
+
 def test_every_registered_strategy_runs_the_contract() -> None:
     tested = {TestRandom: RandomStrategy, TestEvolution: EvolutionStrategy,
               TestBayes: BayesStrategy, TestGrid: GridStrategy,
-              TestCompound: CompoundStrategy}  # fmt: skip
+              TestCompound: CompoundStrategy, TestReinforce: ReinforceStrategy,
+              TestDecisionEvolution: DecisionEvolutionStrategy}  # fmt: skip
     assert sorted(STRATEGIES.values(), key=str) == sorted(tested.values(), key=str)
 
 
@@ -209,6 +225,100 @@ def test_bayes_says_clearly_when_no_proposal_is_valid() -> None:
     strategy = BayesStrategy(SearchSpace(INPUT_SHAPE, 1, SMALL_SPACE), 0)
     with pytest.raises(TinyNASError, match="no valid architecture.*num_classes is 1"):
         strategy.ask()
+
+
+# -- rl ---------------------------------------------------------------------------------------
+
+
+def test_rl_integer_options_are_each_value_or_log_spaced_bins() -> None:
+    assert int_options(1, 3, log=True) == [(1, 1), (2, 2), (3, 3)]
+    # edges 32 ** (k / 8): 1.54, 2.38, 3.67, 5.66, 8.72, 13.5, 20.7, rounded up
+    assert int_options(1, 32, log=True) == [(1, 1), (2, 2), (3, 3), (4, 5), (6, 8), (9, 13),
+                                            (14, 20), (21, 32)]
+    assert int_options(0, 15, log=False) == [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11),
+                                             (12, 13), (14, 15)]
+
+
+def test_rl_reward_is_the_rank_among_earlier_scores_and_zero_when_rejected() -> None:
+    strategy = ReinforceStrategy(small_space(), 0)
+    assert strategy.reward(3.0) == 0.5  # nothing to rank against yet
+    strategy.scores = [1.0, 2.0, 2.0, 5.0]
+    assert strategy.reward(2.0) == (1 + 0.5 * 2) / 4
+    assert strategy.reward(9.0) == 1.0
+    assert strategy.reward(0.5) == 0.0
+    assert strategy.reward(None) == 0.0
+
+
+def test_rl_learns_what_the_score_rewards() -> None:
+    """Told a score that rewards more blocks and penalises dense layers, the controller's
+    later proposals have more blocks and fewer dense layers than its first ones."""
+    strategy = ReinforceStrategy(small_space(), 0, learning_rate=0.3)
+
+    def score(arch: Architecture) -> float:
+        return len(arch.blocks) - len(arch.dense) + 0.01 * (int(arch.content_hash, 16) % 7)
+
+    proposals = []
+    for _ in range(300):
+        arch = strategy.ask()
+        strategy.tell(arch, score(arch))
+        proposals.append(arch)
+    first = [score(a) for a in proposals[:50]]
+    last = [score(a) for a in proposals[-50:]]
+    assert sum(last) / 50 > sum(first) / 50 + 1.0
+    blocks = strategy.probabilities(("blocks", 1, 3, False), 3)
+    assert blocks[2] > 0.6  # three blocks, of 1 to 3
+    assert strategy.report()["modes"]["blocks"] == 3
+
+
+def test_rl_rebuilds_its_policy_from_told_results() -> None:
+    """A replayed controller holds the live one's logits and baseline; a result it did not
+    propose moves the policy towards that result's decisions."""
+    live = ReinforceStrategy(small_space(), 0)
+    history = drive(live, 20)
+    resumed = replay(ReinforceStrategy(small_space(), 1), history)
+    assert resumed.baseline == live.baseline
+    assert resumed.logits.keys() == live.logits.keys()
+    for key, logits in live.logits.items():
+        assert list(resumed.logits[key]) == pytest.approx(list(logits))
+    fresh = ReinforceStrategy(small_space(), 0)
+    fresh.tell(history[0][0], 1.0)  # a first result: reward 0.5 = its own baseline
+    arch = next(a for a, s in history[1:] if s is not None)
+    before = fresh.probabilities(("blocks", 1, 3, False), 3)[len(arch.blocks) - 1]
+    fresh.tell(arch, 2.0)  # better than everything before: positive advantage
+    after = fresh.probabilities(("blocks", 1, 3, False), 3)[len(arch.blocks) - 1]
+    assert after > before
+
+
+def test_ofa_evolution_keeps_the_best_and_breeds_from_them() -> None:
+    strategy = DecisionEvolutionStrategy(small_space(), 0, population_size=6)
+    history = [(a, distinct_score(a)) for a, _ in drive(RandomStrategy(small_space(), 3), 10)]
+    replay(strategy, history)
+    kept = sorted(s for _, s in history)[-6:]
+    assert sorted(s for s, _, _ in strategy.population) == kept
+    parents = strategy.parents()  # the best quarter of 6, rounded: 2
+    assert [distinct_score(a) for a in parents] == sorted(kept, reverse=True)[:2]
+    # a child shares most decisions with a parent
+    answers = [strategy._answers(p) for p in parents]
+    child = strategy._answers(strategy.ask())
+    shared = max(sum(child.get(k) == v for k, v in a.items()) / len(a) for a in answers)
+    assert shared >= 0.5
+
+
+def test_ofa_evolution_climbs_past_random() -> None:
+    def score(arch: Architecture) -> float:
+        return len(arch.blocks) - len(arch.dense) + 0.01 * (int(arch.content_hash, 16) % 7)
+
+    means = {}
+    for name, strategy in (("evo", DecisionEvolutionStrategy(small_space(), 0,
+                                                            population_size=20)),
+                           ("random", RandomStrategy(small_space(), 0))):
+        got = []
+        for _ in range(200):
+            arch = strategy.ask()
+            strategy.tell(arch, score(arch))
+            got.append(score(arch))
+        means[name] = sum(got[-50:]) / 50
+    assert means["evo"] > means["random"] + 1.0
 
 
 # -- grid -------------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ def _size(value: str | None) -> int | None:
               help="fashion-mnist, digits, or a path to .npz / an image folder.")
 @click.option("--data-dir", default=None, help="Where Fashion-MNIST's idx files are.")
 @click.option("--strategy", default="evolution", show_default=True,
-              type=click.Choice(["random", "evolution", "bayes", "grid", "compound"]))
+              type=click.Choice(["random", "evolution", "bayes", "grid", "compound", "rl",
+                                 "ofa-evolution"]))
 @click.option("--base", default=None, type=click.Path(dir_okay=False),
               help="An architecture JSON for --strategy compound to scale (default: the best "
                    "of a short exploration).")

@@ -19,11 +19,14 @@ from tinynas.search._compound import (
     compound_scale,
     deepen,
 )
+from tinynas.search._decision_evolution import DecisionEvolutionStrategy
 from tinynas.search._evolution import EvolutionStrategy
 from tinynas.search._fitting import sample_fitting
 from tinynas.search._grid import GridStrategy
 from tinynas.search._pareto import pareto_front
 from tinynas.search._random import RandomStrategy
+from tinynas.search._reinforce import ReinforceStrategy
+from tinynas.search._schema import Decision, MunasSchema, Recorder, Schema, decisions_of
 from tinynas.search._shortlist import diverse_shortlist, family, one_per_family_first
 from tinynas.space import Architecture
 
@@ -33,6 +36,8 @@ STRATEGIES: dict[str, type[BaseStrategy]] = {
     "bayes": BayesStrategy,
     "grid": GridStrategy,
     "compound": CompoundStrategy,
+    "rl": ReinforceStrategy,
+    "ofa-evolution": DecisionEvolutionStrategy,
 }
 
 
@@ -56,15 +61,22 @@ __all__ = [
     "BayesStrategy",
     "CompoundStrategy",
     "Constants",
+    "Decision",
+    "DecisionEvolutionStrategy",
     "EvolutionStrategy",
     "GridStrategy",
+    "MunasSchema",
     "RandomStrategy",
+    "Recorder",
+    "ReinforceStrategy",
+    "Schema",
     "SearchSpace",
     "binding_resource",
     "capacity",
     "capacity_picks",
     "capacity_pool",
     "compound_scale",
+    "decisions_of",
     "deepen",
     "diverse_shortlist",
     "family",
