@@ -12,8 +12,10 @@ from tinynas.supernet import (
     SubnetConfig,
     SupernetSpace,
     build_supernet,
+    channel_importance,
     config_count,
     extract,
+    sort_channels,
     subnet_architecture,
 )
 
@@ -88,3 +90,34 @@ def test_kernels_larger_than_a_small_map_are_clipped_as_the_space_clips_them() -
     x = torch.rand(3, 8, 8, 1)
     with torch.no_grad():
         assert torch.allclose(extract(net, config).eval()(x), net(x, config), atol=1e-5)
+
+
+def test_sorted_channels_keep_every_full_width_subnet_and_put_the_important_first() -> None:
+    net = _perturbed()
+    x = torch.rand(4, 28, 28, 1)
+    rng = random.Random(7)
+    configs = [SPACE.largest] + [
+        SubnetConfig(c.depths, tuple(w[-1] for w in SPACE.widths), c.kernels)
+        for c in (_random_config(rng) for _ in range(4))]
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net(x, SPACE.largest).sum().backward()
+    opt.step()  # momentum buffers to carry along
+    layer = net.stages[1][0]
+    before_weight = layer.weight.detach().clone()
+    before_buffer = opt.state[layer.weight]["momentum_buffer"].clone()
+    with torch.no_grad():
+        expected = [net(x, c) for c in configs]
+    orders = sort_channels(net, opt)
+    assert [len(o) for o in orders] == [w[-1] for w in SPACE.widths]
+    assert any(not torch.equal(o, torch.arange(len(o))) for o in orders)
+    with torch.no_grad():
+        for config, before in zip(configs, expected):
+            assert torch.allclose(net(x, config), before, atol=1e-5)
+    for importance in channel_importance(net):
+        assert torch.all(importance[:-1] >= importance[1:])
+    # the momentum moved with its weight: stage 1's first layer, rows by stage 1's order and
+    # columns by stage 0's
+    moved = before_weight[orders[1]][:, orders[0]]
+    assert torch.equal(layer.weight.detach(), moved)
+    assert torch.equal(opt.state[layer.weight]["momentum_buffer"],
+                       before_buffer[orders[1]][:, orders[0]])

@@ -10,12 +10,16 @@ import pytest
 import torch
 
 from tinynas.data import load_dataset
+from tinynas.metrics import MetricError
+from tinynas.space import Architecture
 from tinynas.supernet import (
     PHASES,
+    SupernetMetric,
     SupernetRecipe,
     SupernetSpace,
     recalibrate,
     sample_config,
+    subnet_architecture,
     train_supernet,
 )
 
@@ -62,16 +66,22 @@ def test_a_resumed_training_equals_an_uninterrupted_one(tmp_path: Path) -> None:
 
 @pytest.mark.train
 def test_the_trained_supernet_s_subnets_learn_after_recalibration() -> None:
+    """...and the `supernet` ranker scores a sub-network by exactly that accuracy."""
     ds = load_dataset("digits")
     net = train_supernet(SPACE, ds.x_train[:800], ds.y_train[:800],
                          SupernetRecipe(epochs_per_phase=3, batch_size=64))
     x_test, y_test = torch.as_tensor(ds.x_test), torch.as_tensor(ds.y_test)
     smallest = sample_config(SPACE, "width", random.Random(3))
+    ranker = SupernetMetric(net, ds.x_train, ds.x_test, ds.y_test)
     for config in (SPACE.largest, smallest):
         sub = recalibrate(net, config, ds.x_train)
         with torch.no_grad():
             accuracy = float((sub(x_test).argmax(1) == y_test).float().mean())
         assert accuracy > 0.5, (config, accuracy)  # chance is 0.1
+        assert ranker.score(subnet_architecture(SPACE, config)) == pytest.approx(accuracy)
+    other = Architecture((8, 8, 1), 10, (), None, (10,))
+    with pytest.raises(MetricError, match="only the supernet's own sub-networks"):
+        ranker.score(other)
     sub = recalibrate(net, SPACE.largest, ds.x_train, images=300)
     bn = sub.layers["b0l0"][1]
     assert int(bn.num_batches_tracked) == 2  # 300 images in batches of 256

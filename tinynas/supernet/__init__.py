@@ -10,10 +10,14 @@ from tinynas.supernet._elastic import (
     SubnetConfig,
     SupernetSpace,
     build_supernet,
+    channel_importance,
     config_count,
     extract,
+    sort_channels,
     subnet_architecture,
 )
+from tinynas.supernet._ranker import SupernetMetric, inherited_accuracy
+from tinynas.supernet._schema import SupernetSchema, config_of
 from tinynas.supernet._train import (
     PHASES,
     SupernetRecipe,
@@ -28,12 +32,18 @@ __all__ = [
     "PHASES",
     "SubnetConfig",
     "SupernetRecipe",
+    "SupernetMetric",
+    "SupernetSchema",
     "SupernetSpace",
     "build_supernet",
+    "channel_importance",
     "config_count",
+    "config_of",
     "extract",
+    "inherited_accuracy",
     "recalibrate",
     "sample_config",
+    "sort_channels",
     "subnet_architecture",
     "train_supernet",
 ]

@@ -206,6 +206,56 @@ def extract(supernet: Any, config: SubnetConfig) -> TorchNet:
     return net
 
 
+def channel_importance(supernet: Any) -> list[torch.Tensor]:
+    """Per stage, each output channel's importance: the L1 norm of every weight that reads it
+    (the stage's later layers, the next stage's first layer or the classifier), as OFA ranks
+    channels before it lets widths shrink."""
+    stages = supernet.stages
+    out = []
+    for i, layers in enumerate(stages):
+        readers = [layer.weight for layer in list(layers)[1:]]
+        readers.append(stages[i + 1][0].weight if i + 1 < len(stages)
+                       else supernet.classifier.weight)
+        out.append(sum(w.detach().abs().transpose(0, 1).reshape(w.shape[1], -1).sum(dim=1)
+                       for w in readers))
+    return out
+
+
+def sort_channels(supernet: Any, optimizer: Any = None) -> list[torch.Tensor]:
+    """Reorders every stage's channels by descending importance (`channel_importance`), so
+    that a narrower sub-network keeps the most important ones (OFA, before elastic width),
+    and returns the orders. Every layer of a stage shares one order, because any of them may
+    be the one the next stage reads. Each sub-network at full width computes what it did;
+    the optimiser's momentum buffers are reordered with the weights they belong to."""
+    import torch
+
+    orders = [torch.argsort(importance, descending=True, stable=True)
+              for importance in channel_importance(supernet)]
+    state = optimizer.state if optimizer is not None else {}
+
+    def take(param: torch.Tensor, order: torch.Tensor, dim: int) -> None:
+        with torch.no_grad():
+            param.copy_(param.index_select(dim, order))
+        buffer = state.get(param, {}).get("momentum_buffer")
+        if buffer is not None:
+            buffer.copy_(buffer.index_select(dim, order))
+
+    stages = supernet.stages
+    for i, (layers, order) in enumerate(zip(stages, orders)):
+        for j, layer in enumerate(layers):
+            take(layer.weight, order, 0)
+            if j:
+                take(layer.weight, order, 1)
+            for name in ("weight", "bias"):
+                take(getattr(layer.bn, name), order, 0)
+            for name in ("running_mean", "running_var"):
+                stat = getattr(layer.bn, name)
+                stat.copy_(stat.index_select(0, order))
+        take(stages[i + 1][0].weight if i + 1 < len(stages) else supernet.classifier.weight,
+             order, 1)
+    return orders
+
+
 def config_count(space: SupernetSpace) -> int:
     """How many distinct sub-networks the supernet holds."""
     per_stage = [sum(len(space.kernels) ** d for d in space.depths) * len(w)

@@ -3,7 +3,9 @@
 Once-for-All (Cai et al., ICLR 2020) trains the largest network first, then lets the
 sub-networks in one dimension at a time: elastic kernel, then elastic depth, then elastic
 width, each phase sampling sub-networks from everything let in so far, so that training the
-small ones does not disturb the large ones before they are good. Each step here trains the
+small ones does not disturb the large ones before they are good. Before the width phase the
+channels are sorted by importance (`sort_channels`), so the narrow slices start from the
+channels that matter most. Each step here trains the
 largest sub-network on the labels and SAMPLES_PER_STEP sampled ones on the labels and on the
 largest's soft outputs of the same batch (in-place distillation: Yu et al., BigNAS, ECCV 2020,
 and Yu & Huang, slimmable networks, ICCV 2019), their gradients summed. The recipe is the
@@ -28,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from tinynas.supernet._elastic import SubnetConfig, SupernetSpace, build_supernet, extract
+from tinynas.supernet._elastic import (
+    SubnetConfig,
+    SupernetSpace,
+    build_supernet,
+    extract,
+    sort_channels,
+)
 
 PHASES = ("largest", "kernel", "depth", "width")
 SAMPLES_PER_STEP = 2
@@ -87,6 +95,8 @@ def train_supernet(space: SupernetSpace, x: np.ndarray, y: np.ndarray, recipe: S
     for p in range(start_phase, len(PHASES)):
         phase = PHASES[p]
         for epoch in range(start_epoch if p == start_phase else 0, epochs):  # resumed: the next
+            if phase == "width" and epoch == 0:
+                sort_channels(net, opt)  # narrower widths keep the most important channels
             # every epoch's draws come from its own seed, so a resumed epoch is the same
             gen = torch.Generator().manual_seed(recipe.seed * 1000 + p * 100 + epoch)
             rng = random.Random(f"{recipe.seed}-{p}-{epoch}")
