@@ -158,3 +158,44 @@ def test_bad_settings_are_refused_before_any_work(tmp_path: Path) -> None:
         validate_proxies(ValidationConfig("digits", samples=3, repeats=0, max_ram_bytes=16,
                                           metrics=("params",)), tmp_path / "c")
     assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_a_file_of_architectures_is_validated_in_its_order(
+        run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    from tinynas.space import Architecture
+
+    out, _ = run
+    archs = [Architecture.from_json(r["architecture"]) for r in _csv(out)][:5][::-1]
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(a.to_json(indent=None) + "\n" for a in archs))
+    config = ValidationConfig(**{**CONFIG.__dict__, "architectures": str(path), "repeats": 2})
+    summary = validate_proxies(config, tmp_path / "mine")
+    rows = _csv(tmp_path / "mine")
+    assert [r["arch_hash"] for r in sorted(rows, key=lambda r: int(r["index"]))] == [
+        a.content_hash for a in archs]
+    assert sum(bool(r["accuracy_repeat"]) for r in rows) == 2
+    assert summary["settings"]["samples"] == 5 and len(
+        summary["settings"]["architectures_sha256"]) == 64
+    # another file in the same folder is another validation
+    path.write_text("".join(a.to_json(indent=None) + "\n" for a in archs[:4]))
+    with pytest.raises(ProxyValidationError, match="architectures_sha256|samples"):
+        validate_proxies(config, tmp_path / "mine", resume=True)
+
+
+def test_a_bad_file_of_architectures_names_the_line(run: tuple[Path, dict[str, Any]],
+                                                    tmp_path: Path) -> None:
+    from tinynas.errors import SearchSpaceError
+    from tinynas.space import Architecture
+
+    out, _ = run
+    arch = Architecture.from_json(_csv(out)[0]["architecture"])
+    path = tmp_path / "bad.jsonl"
+    path.write_text(arch.to_json(indent=None) + "\n\n" + arch.to_json(indent=None) + "\n")
+    config = ValidationConfig(**{**CONFIG.__dict__, "architectures": str(path), "repeats": 0})
+    with pytest.raises(SearchSpaceError, match=r"bad.jsonl line 3: the architecture of line 1"):
+        validate_proxies(config, tmp_path / "a")
+    wrong = Architecture((8, 8, 3), arch.num_classes, arch.blocks, arch.pooling, arch.dense)
+    path.write_text(arch.to_json(indent=None) + "\n" + wrong.to_json(indent=None) + "\n")
+    with pytest.raises(SearchSpaceError, match=r"line 2: field 'input_shape' is \[8, 8, 3\]"):
+        validate_proxies(config, tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

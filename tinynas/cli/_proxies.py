@@ -79,6 +79,9 @@ def _size(value: str | None) -> int | None:
               help="Validation images (default: all 10% held out of the training set).")
 @click.option("--repeats", default=30, show_default=True, type=click.IntRange(0),
               help="Architectures trained twice for the noise ceiling.")
+@click.option("--archs", default=None, type=click.Path(dir_okay=False),
+              help="Validate these architectures (JSON Lines, one tinynas.arch/1 per line) "
+                   "instead of --samples seeded ones that fit the board.")
 @click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB.")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
 @click.option("--max-latency", default=None, type=POSITIVE, help="Predicted latency limit, ms.")
@@ -92,7 +95,7 @@ def _size(value: str | None) -> int | None:
 @json_option("Print JSON to stdout.")
 def validate(dataset: str, data_dir: str | None, device: str, samples: int, epochs: float,
              metric_names: tuple[str, ...], train_images: int, val_images: int | None,
-             repeats: int, max_flash: str | None, max_ram: str | None,
+             repeats: int, archs: str | None, max_flash: str | None, max_ram: str | None,
              max_latency: float | None, out: str | None, seed: int, resume: bool,
              workers: int, ray: str | None, gpus_per_job: float, devices_dir: Path | None,
              as_json: bool) -> None:
@@ -110,6 +113,7 @@ def validate(dataset: str, data_dir: str | None, device: str, samples: int, epoc
         metrics=_metric_list(metric_names), train_images=train_images, val_images=val_images,
         repeats=min(repeats, samples), seed=seed, max_flash_bytes=_size(max_flash),
         max_ram_bytes=_size(max_ram), max_latency_ms=max_latency, data_dir=data_dir,
+        architectures=archs,
     )  # fmt: skip
     where = {"workers": workers, "ray": ray, "gpus_per_job": gpus_per_job}
     summary = _run(config, out, resume, devices_dir, where, progress=not as_json)

@@ -24,7 +24,7 @@ from tinynas.estimators import Budget
 from tinynas.pipeline._explore import resize_batch
 from tinynas.pipeline._metric import make_metric, resolve_metric
 from tinynas.pipeline._run import METRIC_BATCH
-from tinynas.space import Architecture, read_architecture_lines
+from tinynas.space import Architecture, data_mismatch, read_architecture_lines
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,6 @@ def score_file(path: str | Path, dataset: str, metric_names: Sequence[str], devi
 
 def _check_fits(path: str | Path, line: int, arch: Architecture, shape: tuple[int, ...],
                 classes: int) -> None:  # fmt: skip
-    where = f"{path} line {line}"
-    if len(arch.input_shape) != len(shape) or arch.input_shape[-1] != shape[-1]:
-        raise TinyNASError(f"{where}: field 'input_shape' is {list(arch.input_shape)}; the "
-                           f"dataset's images are {list(shape)} (the resolution may differ, "
-                           "the rank and channels may not)")  # fmt: skip
-    if arch.num_classes != classes:
-        raise TinyNASError(f"{where}: field 'num_classes' is {arch.num_classes}; the dataset "
-                           f"has {classes} classes")  # fmt: skip
+    problem = data_mismatch(arch, shape, classes)
+    if problem is not None:
+        raise TinyNASError(f"{path} line {line}: {problem}")

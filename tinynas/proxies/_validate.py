@@ -1,7 +1,8 @@
 """``validate_proxies``: how well does each trainingless metric rank networks on this data?
 
 1. Sample ``samples`` architectures that fit the device (seeded; the estimators reject the
-   rest before any tensor is built, exactly as a search does).
+   rest before any tensor is built, exactly as a search does), or read the user's own from a
+   JSON Lines file (``architectures``; they need not fit).
 2. Score each with every metric on one seeded batch of training images, timing each score.
 3. Train each with one fixed recipe (``tinynas.train``: ``epochs`` epochs over
    ``train_images`` seeded training images; accuracy measured on validation images held out
@@ -24,6 +25,7 @@ kept, and a resumed one trains it again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import random
 import time
@@ -46,7 +48,13 @@ from tinynas.proxies._results import (
     default_out,
     write_json,
 )
-from tinynas.space import Architecture, SpaceConfig, sample
+from tinynas.space import (
+    Architecture,
+    SpaceConfig,
+    data_mismatch,
+    read_architecture_lines,
+    sample,
+)
 
 if TYPE_CHECKING:
     from tinynas.data import Dataset
@@ -91,11 +99,14 @@ class ValidationConfig:
     max_latency_ms: float | None = None
     data_dir: str | None = None
     space: SpaceConfig = field(default_factory=SpaceConfig)
+    # a JSON Lines file of the architectures to validate, in place of `samples` seeded ones
+    architectures: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["metrics"] = list(self.metrics)
         d.pop("data_dir")  # where the files are, not what was validated
+        d.pop("architectures")  # the file's content is kept instead (architectures_sha256)
         return d
 
 
@@ -261,6 +272,32 @@ def arch_result(index: int, arch: Architecture, est: Estimate,
                       first.device, *scores, accuracy_curve=first.curve)  # fmt: skip
 
 
+def given_architectures(path: str | Path, input_shape: tuple[int, ...], num_classes: int,
+                        device: Device) -> list[tuple[Architecture, Estimate]]:
+    """The architectures of a JSON Lines file (`tinynas.space.read_architecture_lines`) with
+    their estimates on `device`; they need not fit its budget.
+
+    Raises:
+        SearchSpaceError: A line that is not an architecture, or one the dataset cannot feed
+            (named with its number); a file with the same architecture twice.
+    """
+    from tinynas.errors import SearchSpaceError
+    from tinynas.estimators import estimate
+
+    seen: dict[str, int] = {}
+    out = []
+    for line, arch in read_architecture_lines(path):
+        problem = data_mismatch(arch, input_shape, num_classes)
+        if problem is not None:
+            raise SearchSpaceError(f"{path} line {line}: {problem}")
+        if arch.content_hash in seen:
+            raise SearchSpaceError(f"{path} line {line}: the architecture of line "
+                                   f"{seen[arch.content_hash]} again; list each one once")
+        seen[arch.content_hash] = line
+        out.append((arch, estimate(arch, device)))
+    return out
+
+
 def _check(config: ValidationConfig) -> None:
     if config.samples < 2 or not 0 <= config.repeats <= config.samples:
         raise ProxyValidationError(
@@ -321,8 +358,17 @@ def validate_proxies(
     folder = Path(out) if out is not None else default_out(ds.name)
     settings = {**config.to_dict(), "dataset": ds.name, "device": device.name,
                 "metrics": list(names)}
-    archs = validation_architectures(ds.input_shape, ds.num_classes, device, budget,
-                                     config.samples, config.seed, config.space)
+    given = config.architectures
+    if given is not None:
+        archs = given_architectures(given, ds.input_shape, ds.num_classes, device)
+        config = replace(config, samples=len(archs), repeats=min(config.repeats, len(archs)))
+        _check(config)
+        settings.update(samples=len(archs), repeats=config.repeats,
+                        architectures_sha256=hashlib.sha256(
+                            Path(given).read_bytes()).hexdigest())
+    else:
+        archs = validation_architectures(ds.input_shape, ds.num_classes, device, budget,
+                                         config.samples, config.seed, config.space)
     executor = make_executor(workers, ray, gpus_per_job)  # before any file is written
     try:
         check_config(folder, settings, resume)

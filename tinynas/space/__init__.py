@@ -25,6 +25,7 @@ from tinynas.space._arch import (
     ConvLayer,
     Pooling,
     canonical,
+    data_mismatch,
     read_architecture,
     read_architecture_lines,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Pooling",
     "SpaceConfig",
     "canonical",
+    "data_mismatch",
     "lower",
     "merged_names",
     "mutate",

@@ -164,6 +164,19 @@ def read_architecture_lines(path: str | Path) -> list[tuple[int, Architecture]]:
     return archs
 
 
+def data_mismatch(arch: Architecture, input_shape: tuple[int, ...],
+                  num_classes: int) -> str | None:
+    """Why `arch` cannot take a dataset's images of `input_shape` and `num_classes` classes
+    (the resolution may differ, the rank and channels may not), or None."""
+    if len(arch.input_shape) != len(input_shape) or arch.input_shape[-1] != input_shape[-1]:
+        return (f"field 'input_shape' is {list(arch.input_shape)}; the dataset's images are "
+                f"{list(input_shape)} (the resolution may differ, the rank and channels may "
+                "not)")
+    if arch.num_classes != num_classes:
+        return f"field 'num_classes' is {arch.num_classes}; the dataset has {num_classes} classes"
+    return None
+
+
 def _read_bounded(path: Path, limit: int, what: str, too_large: str) -> bytes:
     """The bytes of `path`, refused in one line when it cannot be read or holds more than
     `limit` bytes (`too_large` ends that message: what to do then)."""
