@@ -23,6 +23,7 @@ from tinynas.pipeline._plan import (
     explore_seconds,
     finish_seconds,
     fit_final_epochs,
+    most_epochs,
     halving_seconds,
     planned_shape,
     predict,
@@ -158,10 +159,16 @@ def test_without_capacity_picks_the_ranker_s_measured_picks_set_the_winner_s_cos
     assert predict(plan.settings, costs, [])["halving"] == plan.stage_s["halving"]
 
 
-def test_the_winner_s_epochs_shrink_to_the_time_left_only() -> None:
+def test_the_winner_s_epochs_are_fitted_to_the_time_left() -> None:
     assert fit_final_epochs(60.0, 10.0, 1000.0) == 60.0
     assert fit_final_epochs(60.0, 10.0, 555.0) == 55.0
     assert fit_final_epochs(60.0, 10.0, -5.0) == 1.0  # over already: one epoch, not none
+    # a winner cheaper than planned trains longer, in 0.9 of the time left, up to the most
+    assert most_epochs(False) == 60.0 and most_epochs(True) == 120.0
+    assert fit_final_epochs(30.0, 10.0, 500.0, most_epochs=60.0) == 45.0  # 0.9 * 500 / 10
+    assert fit_final_epochs(30.0, 10.0, 5000.0, most_epochs=60.0) == 60.0
+    assert fit_final_epochs(30.0, 10.0, 320.0, most_epochs=60.0) == 30.0  # never fewer
+    assert fit_final_epochs(30.0, 10.0, 5000.0) == 30.0  # the user's epochs stay
 
 
 def test_shape_and_unplanned_defaults() -> None:

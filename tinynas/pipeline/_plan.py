@@ -26,7 +26,8 @@ Halving is priced as if every member cost what a network at the cap costs and th
 expensive survived each rung, and the winner as the most expensive member, so the plan errs
 long; once the shortlist is drawn, its members are measured and the plan priced again; after
 the halving the winner's epochs are fitted again to the time left, from the winner's own
-measured rung trainings (`fit_final_epochs`).
+measured rung trainings (`fit_final_epochs`): fewer when it is dearer than planned, more (up
+to the recipe's most useful epochs) when it is cheaper.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ FINISH_PER_TEST_IMAGE_S = 0.004
 # what a training job costs besides its epochs (building the network, the validation pass,
 # the weights' trip back): 0.4 to 2.1 s on the executors of docs/benchmarks.md
 JOB_OVERHEAD_S = 1.5
+# of the time left, what a winner cheaper than planned may take in more epochs: a margin for
+# the epoch cost measured on short rungs
+EXTEND_SHARE = 0.9
 # settings of a run without a time budget, where the user gave none
 UNPLANNED: dict[str, Any] = {"shortlist": 8, "capacity_picks": 0, "halving_epochs": 1.0,
                              "epochs": 10.0, "distill": False}
@@ -316,10 +320,24 @@ def with_measured(plan: RunPlan, costs: Costs, metric_picks_epoch_s: Sequence[fl
     return replace(plan, stage_s=predict(plan.settings, mine, capacity_epoch_s))
 
 
-def fit_final_epochs(planned_epochs: float, epoch_s: float, left_s: float) -> float:
+def most_epochs(distill: bool) -> float:
+    """The most winner epochs worth training (RECIPES: without a teacher, epochs past 60
+    gained nothing)."""
+    return max(e for d, e in RECIPES if d == distill)
+
+
+def fit_final_epochs(planned_epochs: float, epoch_s: float, left_s: float,
+                     most_epochs: float | None = None) -> float:
     """The winner's epochs for the time left (`left_s`, after the teacher and the finish) at
-    its measured `epoch_s`: the planned epochs when they fit, else as many whole epochs as do
-    (at least one)."""
-    if epoch_s <= 0 or planned_epochs * epoch_s <= left_s:
+    its measured `epoch_s`: as many whole epochs as fit when the planned ones do not (at least
+    one); the planned epochs when they fit, or, given `most_epochs`, as many more as fit in
+    EXTEND_SHARE of the time left, up to that many (the plan priced the shortlist at its cap,
+    so a cheaper winner leaves time over)."""
+    if epoch_s <= 0:
         return planned_epochs
-    return float(max(1, math.floor(left_s / epoch_s)))
+    if planned_epochs * epoch_s > left_s:
+        return float(max(1, math.floor(left_s / epoch_s)))
+    if most_epochs is None or most_epochs <= planned_epochs:
+        return planned_epochs
+    return float(max(planned_epochs, min(most_epochs,
+                                         math.floor(EXTEND_SHARE * left_s / epoch_s))))

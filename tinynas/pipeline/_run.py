@@ -31,6 +31,7 @@ from tinynas.pipeline._plan import (
     explore_seconds,
     finish_seconds,
     fit_final_epochs,
+    most_epochs,
 )
 from tinynas.pipeline._report import write_report
 from tinynas.pipeline._summary import SearchSummary, nothing_fits, summarize
@@ -146,7 +147,7 @@ def _search(config: SearchConfig, resume: bool, progress: Progress | None, start
         if progress:
             progress("final", 0, 1)
         epochs = final_epochs(store, plan, winner, len(data.x_train), len(whole.x_train),
-                              len(ds.x_test), deadline)
+                              len(ds.x_test), deadline, fixed_epochs=config.epochs is not None)
         final_config, teacher_config = recipe_for(ds.name, epochs), None
         if settings.distill:
             final_config, teacher_config = distilled_recipes(final_config)
@@ -215,10 +216,13 @@ def explore_limits(config: SearchConfig) -> ExploreLimits:
 
 
 def final_epochs(store: RunStore, plan: RunPlan, winner: CandidateRecord, halving_images: int,
-                 final_images: int, test_images: int, deadline: float | None) -> float:
-    """The winner's epochs: the plan's, or, when the time left before `deadline` is short of
-    them at the winner's measured cost (its halving trainings' seconds per image), as many as
-    fit. Decided once and kept in the run's metadata, so a resumed run trains the same."""
+                 final_images: int, test_images: int, deadline: float | None,
+                 fixed_epochs: bool = False) -> float:
+    """The winner's epochs: the plan's, or, with a `deadline`, fitted to the time left at the
+    winner's measured cost (its halving trainings' seconds per image): fewer when the plan's
+    do not fit, more up to the recipe's most useful (`most_epochs`) when time is left over and
+    the user did not fix the epochs. Decided once and kept in the run's metadata, so a
+    resumed run trains the same."""
     kept = store.get_meta(FINAL_EPOCHS)
     if kept is not None:
         return float(kept)
@@ -229,6 +233,7 @@ def final_epochs(store: RunStore, plan: RunPlan, winner: CandidateRecord, halvin
             sum(t.epochs for t in rungs) * halving_images)
         left_s = (deadline - time.monotonic() - finish_seconds(test_images)
                   - plan.stage_s.get("teacher", 0.0))
-        epochs = fit_final_epochs(epochs, per_image_s * final_images, left_s)
+        more = None if fixed_epochs else most_epochs(plan.settings.distill)
+        epochs = fit_final_epochs(epochs, per_image_s * final_images, left_s, more)
     store.set_meta(FINAL_EPOCHS, epochs)
     return epochs
