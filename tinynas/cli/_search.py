@@ -155,11 +155,27 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, base:
            out: str | None, seed: int, resume: bool,
            refine: str | None, workers: int, ray: str | None, gpus_per_job: float,
            devices_dir: Path | None, as_json: bool) -> None:
-    """Search for a network that fits a board, train it, and deliver it as int8 TFLite."""
+    """Search for a network that fits a board, train it, and deliver it as int8 TFLite.
+    Several boards (--device A,B,C): one supernet is trained, then each board gets the best
+    of its sub-networks that fits, fine-tuned (--epochs, default 2) from the inherited
+    weights; --candidates per board (default 300); --time-budget is for one board."""
     from tinynas.devices import get_device
     from tinynas.pipeline import SearchConfig, run_search
     from tinynas.units import parse_duration
 
+    if "," in device:
+        unused = {"--base": base, "--shortlist": shortlist, "--capacity-picks": capacity_picks,
+                  "--halving-epochs": halving_epochs, "--distill": distill, "--refine": refine,
+                  "--max-unas-peak": max_unas_peak, "--max-unas-size": max_unas_size,
+                  "--metric": None if metric == "auto" else metric, "--ray": ray}
+        given = [name for name, value in unused.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} do not apply to a search for several "
+                                   "boards (one supernet, its sub-networks ranked by their "
+                                   "inherited accuracy)")
+        _boards(device, dataset, data_dir, strategy, candidates, epochs, max_flash, max_ram,
+                max_latency, train_subset, out, seed, resume, devices_dir, as_json)
+        return
     board = get_device(device, devices_dir)
     if resume and out is None:
         raise click.UsageError("--resume needs --out RUN_FOLDER")
@@ -190,6 +206,44 @@ def search(device: str, dataset: str, data_dir: str | None, strategy: str, base:
         refined = _refine(config, summary, refine, devices_dir)
         click.echo(f"refined with {refine}: widths {refined['widths']}, test accuracy float "
                    f"{refined['test_accuracy']:.2%}, files in {refined['out']}/")
+
+
+def _boards(devices: str, dataset: str, data_dir: str | None, strategy: str,
+            candidates: int | None, epochs: float | None, max_flash: str | None,
+            max_ram: str | None, max_latency: float | None, train_subset: int | None,
+            out: str | None, seed: int, resume: bool, devices_dir: Path | None,
+            as_json: bool) -> None:
+    """`search --device A,B,C`: one supernet for every board (tinynas.pipeline.run_boards)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from tinynas.devices import get_device
+    from tinynas.pipeline import BoardsConfig, run_boards
+    from tinynas.pipeline._boards import DEFAULT_CANDIDATES
+
+    names = tuple(get_device(d.strip(), devices_dir).name for d in devices.split(","))
+    if resume and out is None:
+        raise click.UsageError("--resume needs --out RUN_FOLDER")
+    if out is not None:
+        check_out_dir(out, "--out")
+    config = BoardsConfig(
+        devices=names, out=Path(out) if out else _default_out("boards"), dataset=dataset,
+        data_dir=data_dir, strategy="ofa-evolution" if strategy == "evolution" else strategy,
+        candidates=candidates or DEFAULT_CANDIDATES,
+        finetune_epochs=epochs if epochs is not None else 2.0,
+        max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),
+        max_latency_ms=max_latency, train_subset=train_subset, seed=seed)
+    summary = run_boards(config, resume, None, devices_dir)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    from tinynas.units import format_seconds
+
+    console = Console()
+    console.print(Markdown(summary.table()))
+    console.print(f"supernet {format_seconds(summary.supernet['train_s'])} of training, once; "
+                  f"total {format_seconds(summary.total_s)}; accuracies on the test split "
+                  f"(measured), latency predicted; files in {config.out}/<board>/")
 
 
 def _refine(config: SearchConfig, summary: SearchSummary, method: str,

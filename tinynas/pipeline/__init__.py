@@ -9,6 +9,13 @@ report. Every stage commits to the run store (`tinynas.store`), so a killed run 
 
 from __future__ import annotations
 
+from tinynas.pipeline._boards import (
+    BOARD_STRATEGIES,
+    BoardResult,
+    BoardsConfig,
+    BoardsSummary,
+    run_boards,
+)
 from tinynas.pipeline._config import RESUME_FIXED, SearchConfig
 from tinynas.pipeline._explore import ExploreLimits, explore, replay, resize_batch
 from tinynas.pipeline._finish import Finished, finish, teacher_targets
@@ -20,9 +27,13 @@ from tinynas.pipeline._score import ScoredArchitecture, ScoreTable, score_file
 from tinynas.pipeline._summary import SearchSummary, TeacherSummary, budget_text
 
 __all__ = [
+    "BOARD_STRATEGIES",
     "DEFAULT_METRIC",
     "METRIC_BATCH",
     "RESUME_FIXED",
+    "BoardResult",
+    "BoardsConfig",
+    "BoardsSummary",
     "ExploreLimits",
     "Finished",
     "ParetoInfo",
@@ -41,6 +52,7 @@ __all__ = [
     "replay",
     "resize_batch",
     "resolve_metric",
+    "run_boards",
     "run_search",
     "score_file",
     "successive_halving",

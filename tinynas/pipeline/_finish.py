@@ -48,9 +48,11 @@ def finish(
     device: Device,
     teacher: TrainConfig | None = None,
     executor: Executor | None = None,
+    weights: bytes | None = None,
 ) -> Finished:
-    """Trains `winner` from scratch for `config.epochs` on `data`'s training and validation
-    parts together (the whole training split of the dataset), then exports it. With a
+    """Trains `winner` for `config.epochs` on `data`'s training and validation parts together
+    (the whole training split of the dataset), from scratch or, given `weights`, from those
+    (a sub-network's inherited weights: a fine-tune), then exports it. With a
     `teacher` recipe, a teacher network is trained first on the same data (or loaded, when a
     resumed run has one) and the winner learns from its soft targets too. Both trainings are
     jobs of `executor` (this process by default), like the halving's.
@@ -82,7 +84,7 @@ def finish(
         soft = teacher_targets(store, full, x_test, y_test, teacher, seed, config.flip,
                                executor)  # fmt: skip
     _, net = train_stage(store, winner, full, config, "final", seed, soft=soft,
-                         executor=executor)  # fmt: skip
+                         executor=executor, weights=weights)  # fmt: skip
     arch = winner.architecture
     x_test_fit = fit_inputs(torch.from_numpy(x_test), arch.input_shape).numpy()
     rng = np.random.default_rng(seed)

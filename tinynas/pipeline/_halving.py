@@ -33,9 +33,11 @@ def train_stage(
     seed: int,
     soft: SoftTargets | None = None,
     executor: Executor | None = None,
+    weights: bytes | None = None,
 ) -> tuple[float, Any]:
-    """Trains one candidate from scratch for one stage as one job of `executor` (this process
-    by default), or loads the stored result; returns (validation accuracy, trained network).
+    """Trains one candidate for one stage as one job of `executor` (this process by default),
+    from scratch or from `weights` (`tinynas.executor.net_bytes`), or loads the stored result;
+    returns (validation accuracy, trained network).
 
     Raises:
         TinyNASError: The training failed for good.
@@ -45,7 +47,8 @@ def train_stage(
     if kept is not None:
         return kept[0], net_from_bytes(record.architecture, kept[1])
     store.set_status(record.id, CandidateStatus.TRAINING)
-    job = TrainJob((record.id, stage), record.architecture.to_json(), config, seed, soft=soft)
+    job = TrainJob((record.id, stage), record.architecture.to_json(), config, seed,
+                   weights=weights, soft=soft)
     (outcome,) = executor.run([job], data)
     if outcome.failed:
         store.set_status(record.id, CandidateStatus.FAILED,

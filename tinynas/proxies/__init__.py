@@ -50,6 +50,7 @@ from tinynas.proxies._validate import (
     ValidationConfig,
     default_metrics,
     score_all,
+    split_data,
     validate_proxies,
     validation_architectures,
 )
@@ -177,6 +178,7 @@ __all__ = [
     "proxies_root",
     "scatter_info",
     "score_all",
+    "split_data",
     "spearman_rho",
     "summarise",
     "table_rows",
