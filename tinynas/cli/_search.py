@@ -233,7 +233,10 @@ def _boards(devices: str, dataset: str, data_dir: str | None, strategy: str,
         finetune_epochs=epochs if epochs is not None else 2.0,
         max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),
         max_latency_ms=max_latency, train_subset=train_subset, seed=seed)
-    summary = run_boards(config, resume, None, devices_dir)
+    if as_json:
+        summary = run_boards(config, resume, None, devices_dir)
+    else:
+        summary = _boards_with_progress(config, resume, devices_dir)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
         return
@@ -244,6 +247,31 @@ def _boards(devices: str, dataset: str, data_dir: str | None, strategy: str,
     console.print(f"supernet {format_seconds(summary.supernet['train_s'])} of training, once; "
                   f"total {format_seconds(summary.total_s)}; accuracies on the test split "
                   f"(measured), latency predicted; files in {config.out}/<board>/")
+
+
+def _boards_with_progress(config: Any, resume: bool, devices_dir: Path | None) -> Any:
+    """`run_boards` with a bar for the supernet's epochs and one per board's search."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from tinynas.pipeline import run_boards
+
+    tasks: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bars:
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                label = ("supernet: progressive shrinking (epochs)" if stage == "supernet"
+                         else f"{stage}: estimate, reject, inherited accuracy")
+                tasks[stage] = bars.add_task(label, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        return run_boards(config, resume, update, devices_dir)
 
 
 def _refine(config: SearchConfig, summary: SearchSummary, method: str,
