@@ -219,7 +219,7 @@ def final_epochs(store: RunStore, plan: RunPlan, winner: CandidateRecord, halvin
                  final_images: int, test_images: int, deadline: float | None,
                  fixed_epochs: bool = False) -> float:
     """The winner's epochs: the plan's, or, with a `deadline`, fitted to the time left at the
-    winner's measured cost (its halving trainings' seconds per image): fewer when the plan's
+    winner's measured cost (its cheapest halving rung's seconds per image): fewer when the plan's
     do not fit, more up to the recipe's most useful (`most_epochs`) when time is left over and
     the user did not fix the epochs. Decided once and kept in the run's metadata, so a
     resumed run trains the same."""
@@ -229,8 +229,9 @@ def final_epochs(store: RunStore, plan: RunPlan, winner: CandidateRecord, halvin
     epochs = plan.settings.epochs
     rungs = [t for t in store.trainings(winner.id) if t.stage.startswith("halving-")]
     if deadline is not None and rungs:
-        per_image_s = sum(t.train_seconds for t in rungs) / (
-            sum(t.epochs for t in rungs) * halving_images)
+        # the cheapest rung per image: a rung slowed by other work on the machine would
+        # otherwise cut the winner's epochs for good
+        per_image_s = min(t.train_seconds / (t.epochs * halving_images) for t in rungs)
         left_s = (deadline - time.monotonic() - finish_seconds(test_images)
                   - plan.stage_s.get("teacher", 0.0))
         more = None if fixed_epochs else most_epochs(plan.settings.distill)
