@@ -3,8 +3,10 @@
 
 The epoch-cost line is fitted through a few probes of the capacity pool and of the scored
 candidates (and the teacher); the plan prices every member of the shortlist at its MACs cap.
-The shortlist the cap allows is then drawn and measured; when it costs more than the line
-said, the line is refitted with it and the plan chosen again (REFITS times). A shortlist of 8
+The shortlist the cap allows is then drawn and measured (a ranker's pick far dearer than the
+cap's price, which MACs alone can miss, is passed over for the next; the picks are kept in the
+plan); when it costs more than the line said, the line is refitted with it and the plan chosen
+again (REFITS times). A shortlist of 8
 that fits no recipe is tried at the sizes of SMALLER_SHORTLISTS (when the user left the
 shortlist open). A resumed run keeps the plan it stored: its
 shortlist was trained under it.
@@ -12,6 +14,7 @@ shortlist was trained under it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -41,6 +44,7 @@ from tinynas.train import TrainConfig
 PROBES = 3  # capacity-pool networks measured to price the others: least, median, most MACs
 REFITS = 3  # times the plan is chosen again when its capacity picks cost more than priced
 SMALLER_SHORTLISTS = ((4, 2), (2, 1))  # (size, capacity picks) when 8 cannot be trained
+DEAR_FACTOR = 2  # a ranker's pick this many times dearer than the cap's price is passed over
 
 
 @dataclass(frozen=True)
@@ -106,27 +110,67 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
     threads = f"{executor.job_threads} thread(s)" if executor.job_threads else "all threads"
     basis = (f"epoch costs measured on {pick_device()}, {threads} a training, "
              f"{executor.workers} at a time")
-    for _ in range(REFITS + 1):
-        plan = _choose_shape(costs, config, size, picks, basis)
-        s = plan.settings
-        ranked = [r.architecture for r in diverse_shortlist(
-            under_cap(scored, plan.max_macs), metric.name, s.shortlist - s.capacity_picks)]
-        chosen = [a for a, _ in capacity_picks(space, device, budget, s.capacity_picks,
-                                               config.seed, max_macs=plan.max_macs)]
-        ranked_costs = [measure(a, halving_images) for a in ranked]
-        chosen_costs = [measure(a, final_images) for a in chosen]
-        plan = with_measured(plan, costs, ranked_costs, chosen_costs)
-        if plan.predicted_s <= costs.remaining_s:
-            return plan
-        # the shortlist costs more than the line through the probes said: refit with it too
-        measured += [(a, c / halving_images) for a, c in zip(ranked, ranked_costs)]
-        measured += [(a, c / final_images) for a, c in zip(chosen, chosen_costs)]
-        costs = replace(costs, epoch_cost=_fit(measured),
-                        remaining_s=deadline - time.monotonic())
-    raise NoPlanFits(f"the shortlist costs more than the time budget leaves "
-                     f"({plan.predicted_s / 60:.0f} min predicted, "
-                     f"{costs.remaining_s / 60:.0f} min left); raise --time-budget, or train "
-                     "on fewer images with --train-subset")
+    shapes = [(size, picks)]
+    if config.shortlist is None:  # the smaller shortlists, when this one's draws cost too much
+        shapes += [(n, min(picks, k)) for n, k in SMALLER_SHORTLISTS if n < size]
+    refused: NoPlanFits | None = None
+    for size, picks in shapes:
+        for _ in range(REFITS + 1):
+            try:
+                plan = _choose_shape(costs, config, size, picks, basis)
+            except NoPlanFits as e:
+                refused = refused or e
+                break
+            s = plan.settings
+            cap_s = costs.epoch_cost.seconds(plan.max_macs or 0, halving_images) \
+                if plan.max_macs is not None else math.inf
+            records, ranked_costs = _draw_ranked(
+                scored, metric.name, s.shortlist - s.capacity_picks, plan.max_macs, cap_s,
+                measure, halving_images)
+            ranked = [r.architecture for r in records]
+            chosen = [a for a, _ in capacity_picks(space, device, budget, s.capacity_picks,
+                                                   config.seed, max_macs=plan.max_macs)]
+            chosen_costs = [measure(a, final_images) for a in chosen]
+            plan = replace(with_measured(plan, costs, ranked_costs, chosen_costs),
+                           ranked=tuple(r.id for r in records))
+            if plan.predicted_s <= costs.remaining_s:
+                return plan
+            # the shortlist costs more than the line through the probes said: refit with it
+            measured += [(a, c / halving_images) for a, c in zip(ranked, ranked_costs)]
+            measured += [(a, c / final_images) for a, c in zip(chosen, chosen_costs)]
+            costs = replace(costs, epoch_cost=_fit(measured),
+                            remaining_s=deadline - time.monotonic())
+    if refused is not None:  # not even the shortest recipe: say what it needs
+        raise refused
+    left = max(0.0, deadline - time.monotonic())
+    raise NoPlanFits(f"no shortlist this machine can train fits the time budget "
+                     f"({left / 60:.0f} min left after exploring and measuring); raise "
+                     "--time-budget, or train on fewer images with --train-subset")
+
+
+def _draw_ranked(scored: list[CandidateRecord], metric_name: str, count: int,
+                 max_macs: int | None, cap_epoch_s: float, measure: _Meter,
+                 images: int) -> tuple[list[CandidateRecord], list[float]]:
+    """The ranker's `count` picks under the cap, each measured: a pick that costs more than
+    DEAR_FACTOR times a network at the cap (MACs miss what memory-bound layers cost) is passed
+    over for the next, at most DEAR_FACTOR * count times."""
+    picks: list[CandidateRecord] = []
+    costs: list[float] = []
+    passed: list[int] = []
+    pool = under_cap(scored, max_macs)
+    while len(picks) < count and len(passed) <= DEAR_FACTOR * count:
+        batch = diverse_shortlist(pool, metric_name, count - len(picks),
+                                  exclude=[r.id for r in picks] + passed)
+        if not batch:
+            break
+        for record in batch:
+            cost = measure(record.architecture, images)
+            if cost > DEAR_FACTOR * cap_epoch_s:
+                passed.append(record.id)
+            else:
+                picks.append(record)
+                costs.append(cost)
+    return picks, costs
 
 
 def under_cap(scored: list[CandidateRecord], max_macs: int | None) -> list[CandidateRecord]:
@@ -205,5 +249,7 @@ def _shortlist(store: RunStore, config: SearchConfig, space: SearchSpace, device
                                          {metric.name: score})
         picks.append(record)
     store.set_meta("capacity_picks", [r.id for r in picks])
+    if plan.ranked is not None:  # drawn and measured when the plan was made
+        return [store.candidate(i) for i in plan.ranked] + picks
     return diverse_shortlist(under_cap(scored, plan.max_macs), metric.name,
                              s.shortlist - len(picks), exclude=[r.id for r in picks]) + picks

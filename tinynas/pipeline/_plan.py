@@ -141,6 +141,7 @@ class RunPlan:
     max_macs: int | None = None  # the shortlist's cap, from the time budget (None: no cap)
     stage_s: dict[str, float] = field(default_factory=dict)  # predicted seconds per stage
     basis: str = ""  # where the costs were measured
+    ranked: tuple[int, ...] | None = None  # the ranker's picks, drawn and measured (ids)
 
     @property
     def predicted_s(self) -> float:
@@ -151,9 +152,10 @@ class RunPlan:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunPlan:
+        ranked = d.get("ranked")
         return cls(Settings(**d["settings"]), d.get("budget_s"),
                    d.get("max_macs", d.get("capacity_max_macs")), dict(d.get("stage_s") or {}),
-                   d.get("basis", ""))
+                   d.get("basis", ""), None if ranked is None else tuple(ranked))
 
     def lines(self, halving_images: int, final_images: int) -> list[str]:
         """The plan as printed before training."""
