@@ -1,15 +1,14 @@
 """Making a run's plan: measure what its trainings cost on this machine, choose the settings
 (`_plan.choose`) and the capacity picks they allow, and keep the plan in the run store.
 
-The epoch-cost line is fitted through a few probes of the capacity pool and of the scored
-candidates (and the teacher); the plan prices every member of the shortlist at its MACs cap.
-The shortlist the cap allows is then drawn and measured (a ranker's pick far dearer than the
-cap's price, which MACs alone can miss, is passed over for the next; the picks are kept in the
-plan); when it costs more than the line said, the line is refitted with it and the plan chosen
-again (REFITS times). A shortlist of 8
-that fits no recipe is tried at the sizes of SMALLER_SHORTLISTS (when the user left the
-shortlist open). A resumed run keeps the plan it stored: its
-shortlist was trained under it.
+The epoch-cost line is fitted through a few probes of the capacity pool near 1, 3 and 10 M MACs
+(of the scored candidates when there is no pool) and the teacher; the plan prices every member
+of the shortlist at its MACs cap. The shortlist the cap allows is then drawn and measured (a
+pick far dearer than the cap's price, which MACs alone can miss, is passed over for the next;
+the picks are kept in the plan), and the plan takes the longest recipe that the shortlist's
+measured costs fit. A shortlist of 8 that fits no recipe
+is tried at the sizes of SMALLER_SHORTLISTS (when the user left the shortlist open). A resumed
+run keeps the plan it stored: its shortlist was trained under it.
 """
 
 from __future__ import annotations
@@ -34,15 +33,13 @@ from tinynas.pipeline._plan import (
     choose,
     planned_shape,
     unplanned,
-    with_measured,
 )
 from tinynas.search import SearchSpace, capacity_picks, capacity_pool, diverse_shortlist
 from tinynas.space import Architecture
 from tinynas.store import CandidateRecord, CandidateStatus, RunStore
 from tinynas.train import TrainConfig
 
-PROBES = 3  # capacity-pool networks measured to price the others: least, median, most MACs
-REFITS = 3  # times the plan is chosen again when its capacity picks cost more than priced
+PROBE_MACS = (1_000_000, 3_000_000, 10_000_000)  # the MACs of the networks that price the rest
 SMALLER_SHORTLISTS = ((4, 2), (2, 1))  # (size, capacity picks) when 8 cannot be trained
 DEAR_FACTOR = 2  # a ranker's pick this many times dearer than the cap's price is passed over
 
@@ -93,7 +90,10 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
     measure = _Meter(x_train, recipe, executor.job_threads)
     pool = capacity_pool(space, device, budget, config.seed) if picks else []
     candidates = [(r.architecture, r.estimates.get("macs", 0)) for r in scored]
-    probes = _probes([(a, e.macs) for a, e in pool]) + _probes(candidates)
+    # the line is fitted through networks of one family, the regular ones of the capacity
+    # pool: the explored candidates' layers (depthwise, pooling, wide dense) cost per MAC
+    # anything from a fraction to many times as much, so they price nothing but themselves
+    probes = _probes([(a, e.macs) for a, e in pool]) or _probes(candidates)
     measured = [(a, measure(a, final_images) / final_images) for a in probes]
     teacher = teacher_architecture(space.input_shape, space.num_classes)
     teacher_cost = 0.0 if config.distill is False or (config.epochs is not None
@@ -115,37 +115,58 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
         shapes += [(n, min(picks, k)) for n, k in SMALLER_SHORTLISTS if n < size]
     refused: NoPlanFits | None = None
     for size, picks in shapes:
-        for _ in range(REFITS + 1):
-            try:
-                plan = _choose_shape(costs, config, size, picks, basis)
-            except NoPlanFits as e:
-                refused = refused or e
-                break
-            s = plan.settings
-            cap_s = costs.epoch_cost.seconds(plan.max_macs or 0, halving_images) \
-                if plan.max_macs is not None else math.inf
-            records, ranked_costs = _draw_ranked(
-                scored, metric.name, s.shortlist - s.capacity_picks, plan.max_macs, cap_s,
-                measure, halving_images)
-            ranked = [r.architecture for r in records]
-            chosen = [a for a, _ in capacity_picks(space, device, budget, s.capacity_picks,
-                                                   config.seed, max_macs=plan.max_macs)]
-            chosen_costs = [measure(a, final_images) for a in chosen]
-            plan = replace(with_measured(plan, costs, ranked_costs, chosen_costs),
-                           ranked=tuple(r.id for r in records))
-            if plan.predicted_s <= costs.remaining_s:
-                return plan
-            # the shortlist costs more than the line through the probes said: refit with it
-            measured += [(a, c / halving_images) for a, c in zip(ranked, ranked_costs)]
-            measured += [(a, c / final_images) for a, c in zip(chosen, chosen_costs)]
-            costs = replace(costs, epoch_cost=_fit(measured),
-                            remaining_s=deadline - time.monotonic())
-    if refused is not None:  # not even the shortest recipe: say what it needs
-        raise refused
-    left = max(0.0, deadline - time.monotonic())
-    raise NoPlanFits(f"no shortlist this machine can train fits the time budget "
-                     f"({left / 60:.0f} min left after exploring and measuring); raise "
-                     "--time-budget, or train on fewer images with --train-subset")
+        try:
+            priced = _choose_shape(costs, config, size, picks, basis)  # every member at the cap
+        except NoPlanFits as e:
+            refused = refused or e
+            continue
+        s, cap = priced.settings, priced.max_macs
+        ranked, ranked_costs = _draw_ranked(
+            scored, metric.name, s.shortlist - s.capacity_picks, cap,
+            _price(costs, cap, halving_images), measure, halving_images)
+        chosen, chosen_costs = _draw_capacity(
+            space, device, budget, config.seed, s.capacity_picks, cap,
+            _price(costs, cap, final_images), measure, final_images)
+        ratio = halving_images / max(1, final_images)
+        measured_costs = replace(costs, metric_picks_epoch_s=tuple(
+            ranked_costs + [c * ratio for c in chosen_costs]),
+            remaining_s=deadline - time.monotonic())
+        try:  # the longest recipe the drawn shortlist's measured costs fit
+            plan = choose(measured_costs, config.fixed_settings(), s.shortlist, 0,
+                          config.time_budget_s or 0.0, basis)
+        except NoPlanFits as e:
+            refused = refused or e
+            continue
+        return replace(plan, settings=replace(plan.settings, shortlist=len(ranked) + len(chosen),
+                                              capacity_picks=len(chosen)),
+                       max_macs=cap, ranked=tuple(r.id for r in ranked),
+                       capacity=tuple(a.content_hash for a in chosen))
+    assert refused is not None
+    raise refused
+
+
+def _price(costs: Costs, max_macs: int | None, images: int) -> float:
+    """What the line says one epoch of a network at the cap costs on `images` images."""
+    return math.inf if max_macs is None else costs.epoch_cost.seconds(max_macs, images)
+
+
+def _draw_capacity(space: SearchSpace, device: Device, budget: Budget, seed: int, count: int,
+                   max_macs: int | None, cap_epoch_s: float, measure: _Meter,
+                   images: int) -> tuple[list[Architecture], list[float]]:
+    """The `count` capacity picks under the cap, each measured; one that costs more than
+    DEAR_FACTOR times the cap's price is passed over for the next."""
+    pool = capacity_picks(space, device, budget, (DEAR_FACTOR + 1) * count, seed,
+                          max_macs=max_macs)
+    chosen: list[Architecture] = []
+    costs: list[float] = []
+    for arch, _ in pool:
+        if len(chosen) == count:
+            break
+        cost = measure(arch, images)
+        if cost <= DEAR_FACTOR * cap_epoch_s:
+            chosen.append(arch)
+            costs.append(cost)
+    return chosen, costs
 
 
 def _draw_ranked(scored: list[CandidateRecord], metric_name: str, count: int,
@@ -206,11 +227,15 @@ def _fit(measured: list[tuple[Architecture, float]]) -> EpochCost:
 
 
 def _probes(pool: list[tuple[Architecture, int]]) -> list[Architecture]:
-    """Up to PROBES networks of (architecture, MACs) pairs, spread over their MACs."""
+    """Of (architecture, MACs) pairs, the nearest (in log MACs) to each of PROBE_MACS, where
+    the caps of CPU and GPU budgets fall, so that the line is fitted where it is read rather
+    than at the pool's extremes."""
     if not pool:
         return []
     by_macs = sorted(pool, key=lambda p: (p[1], p[0].content_hash))
-    picks = {round(i * (len(by_macs) - 1) / max(1, PROBES - 1)) for i in range(PROBES)}
+    picks = {min(range(len(by_macs)),
+                 key=lambda i: abs(math.log(max(by_macs[i][1], 1)) - math.log(target)))
+             for target in PROBE_MACS}
     return [by_macs[i][0] for i in sorted(picks)]
 
 
@@ -240,8 +265,14 @@ def _shortlist(store: RunStore, config: SearchConfig, space: SearchSpace, device
     seeded, so a resumed run finds the ones it stored before."""
     s = plan.settings
     picks = []
-    for arch, est in capacity_picks(space, device, budget, s.capacity_picks, config.seed,
-                                    max_macs=plan.max_macs):
+    drawn = capacity_picks(space, device, budget, s.capacity_picks, config.seed,
+                           max_macs=plan.max_macs)
+    if plan.capacity is not None:  # drawn and measured when the plan was made
+        pool = capacity_picks(space, device, budget, (DEAR_FACTOR + 1) * s.capacity_picks,
+                              config.seed, max_macs=plan.max_macs)
+        by_hash = {a.content_hash: (a, e) for a, e in pool}
+        drawn = [by_hash[h] for h in plan.capacity]
+    for arch, est in drawn:
         record = store.find(arch.content_hash)
         if record is None:
             score = float(metric.score(arch, resize_batch(batch, arch), config.seed))

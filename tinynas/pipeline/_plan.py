@@ -142,6 +142,7 @@ class RunPlan:
     stage_s: dict[str, float] = field(default_factory=dict)  # predicted seconds per stage
     basis: str = ""  # where the costs were measured
     ranked: tuple[int, ...] | None = None  # the ranker's picks, drawn and measured (ids)
+    capacity: tuple[str, ...] | None = None  # the capacity picks, drawn and measured (hashes)
 
     @property
     def predicted_s(self) -> float:
@@ -152,10 +153,11 @@ class RunPlan:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunPlan:
-        ranked = d.get("ranked")
+        ranked, capacity = d.get("ranked"), d.get("capacity")
         return cls(Settings(**d["settings"]), d.get("budget_s"),
                    d.get("max_macs", d.get("capacity_max_macs")), dict(d.get("stage_s") or {}),
-                   d.get("basis", ""), None if ranked is None else tuple(ranked))
+                   d.get("basis", ""), None if ranked is None else tuple(ranked),
+                   None if capacity is None else tuple(capacity))
 
     def lines(self, halving_images: int, final_images: int) -> list[str]:
         """The plan as printed before training."""
