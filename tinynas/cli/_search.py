@@ -218,8 +218,7 @@ def _boards(devices: str, dataset: str, data_dir: str | None, strategy: str,
     from rich.markdown import Markdown
 
     from tinynas.devices import get_device
-    from tinynas.pipeline import BoardsConfig, run_boards
-    from tinynas.pipeline._boards import DEFAULT_CANDIDATES
+    from tinynas.pipeline import DEFAULT_BOARD_CANDIDATES, BoardsConfig, run_boards
 
     names = tuple(get_device(d.strip(), devices_dir).name for d in devices.split(","))
     if resume and out is None:
@@ -229,7 +228,7 @@ def _boards(devices: str, dataset: str, data_dir: str | None, strategy: str,
     config = BoardsConfig(
         devices=names, out=Path(out) if out else _default_out("boards"), dataset=dataset,
         data_dir=data_dir, strategy="ofa-evolution" if strategy == "evolution" else strategy,
-        candidates=candidates or DEFAULT_CANDIDATES,
+        candidates=candidates or DEFAULT_BOARD_CANDIDATES,
         finetune_epochs=epochs if epochs is not None else 2.0,
         max_flash_bytes=_size(max_flash), max_ram_bytes=_size(max_ram),
         max_latency_ms=max_latency, train_subset=train_subset, seed=seed)

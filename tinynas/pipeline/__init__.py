@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tinynas.pipeline._boards import (
     BOARD_STRATEGIES,
+    DEFAULT_BOARD_CANDIDATES,
     BoardResult,
     BoardsConfig,
     BoardsSummary,
@@ -28,6 +29,7 @@ from tinynas.pipeline._summary import SearchSummary, TeacherSummary, budget_text
 
 __all__ = [
     "BOARD_STRATEGIES",
+    "DEFAULT_BOARD_CANDIDATES",
     "DEFAULT_METRIC",
     "METRIC_BATCH",
     "RESUME_FIXED",

@@ -39,7 +39,7 @@ from tinynas.search import DecisionEvolutionStrategy, ReinforceStrategy, SearchS
 from tinynas.store import CandidateStatus, RunLayout, open_run
 
 BOARD_STRATEGIES = ("ofa-evolution", "rl", "random")
-DEFAULT_CANDIDATES = 300  # per board
+DEFAULT_BOARD_CANDIDATES = 300  # per board
 SCORE_IMAGES = 2000  # held-out images the inherited accuracy is measured on while searching
 FINETUNE_LR_SHARE = 0.2  # of the search recipe's learning rate: the weights are trained already
 RESULT = "result.json"  # a finished board's row, so a resumed run does not redo it
@@ -60,7 +60,7 @@ class BoardsConfig:
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
     strategy: str = "ofa-evolution"
-    candidates: int = DEFAULT_CANDIDATES
+    candidates: int = DEFAULT_BOARD_CANDIDATES
     finetune_epochs: float = 2.0
     supernet_epochs: float = 3.0  # per phase of progressive shrinking
     widths: tuple[tuple[int, ...], ...] = WIDTHS

@@ -121,12 +121,18 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
             refused = refused or e
             continue
         s, cap = priced.settings, priced.max_macs
+        # a pick is passed over for its cost only where the cap binds: under a budget that
+        # allows every network, the ranker's order stands
+        binding = cap is not None and cap < costs.pool_max_macs
         ranked, ranked_costs = _draw_ranked(
             scored, metric.name, s.shortlist - s.capacity_picks, cap,
-            _price(costs, cap, halving_images), measure, halving_images)
+            _price(costs, cap, halving_images) if binding else math.inf, measure,
+            halving_images)
         chosen, chosen_costs = _draw_capacity(
             space, device, budget, config.seed, s.capacity_picks, cap,
-            _price(costs, cap, final_images), measure, final_images)
+            _price(costs, cap, final_images) if binding else math.inf, measure, final_images)
+        if not ranked and not chosen:  # nothing under the cap could be trained in time
+            continue
         ratio = halving_images / max(1, final_images)
         measured_costs = replace(costs, metric_picks_epoch_s=tuple(
             ranked_costs + [c * ratio for c in chosen_costs]),
@@ -141,8 +147,9 @@ def _measured_plan(store: RunStore, config: SearchConfig, space: SearchSpace, de
                                               capacity_picks=len(chosen)),
                        max_macs=cap, ranked=tuple(r.id for r in ranked),
                        capacity=tuple(a.content_hash for a in chosen))
-    assert refused is not None
-    raise refused
+    raise refused or NoPlanFits(
+        "no network under the plan's MACs cap trains fast enough on this machine for the time "
+        "budget; raise --time-budget, or train on fewer images with --train-subset")
 
 
 def _price(costs: Costs, max_macs: int | None, images: int) -> float:
