@@ -32,7 +32,7 @@ import numpy as np
 
 from tinynas.devices import Device
 from tinynas.errors import TinyNASError
-from tinynas.estimators import Budget, estimate
+from tinynas.estimators import Budget
 from tinynas.pipeline._explore import ExploreLimits, explore, replay
 from tinynas.pipeline._finish import finish
 from tinynas.search import DecisionEvolutionStrategy, ReinforceStrategy, SearchSpace
@@ -258,12 +258,12 @@ def _board(config: BoardsConfig, device: Device, net: Any, data: Any, ds: Any, r
         clock = time.monotonic()
         done = finish(store, winner, data, ds.x_test, ds.y_test, recipe, ds.name, config.seed,
                       RunLayout(out), budget, device, weights=net_bytes(inherited))
-        est = estimate(winner.architecture, device)
+        est = winner.estimates  # the exact estimators' figures, stored when it was explored
         rejected = store.count(CandidateStatus.REJECTED)
         result = BoardResult(
             device.name, str(out), store.count(), rejected, winner.scores["supernet"],
             config.finetune_epochs, done.float_accuracy, done.int8_accuracy, done.flash_bytes,
-            done.arena_bytes, est.latency_ms, est.macs, est.params,
+            done.arena_bytes, est.get("latency_ms"), int(est["macs"]), int(est["params"]),
             json.loads(winner.architecture.to_json()), search_s, time.monotonic() - clock)
         (out / RESULT).write_text(json.dumps(asdict(result), indent=2) + "\n")
         store.finish("finished")

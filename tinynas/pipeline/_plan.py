@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tinynas.errors import TinyNASError
@@ -313,15 +313,6 @@ def _bisect(fits: Any, lo: float, hi: float, steps: int = 40) -> float:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return lo
-
-
-def with_measured(plan: RunPlan, costs: Costs, metric_picks_epoch_s: Sequence[float],
-                  capacity_epoch_s: Sequence[float]) -> RunPlan:
-    """`plan` with its stages predicted again from the drawn shortlist's measured epoch costs
-    (the ranker's picks on the halving images, the capacity picks on the final images); the
-    settings stay."""
-    mine = replace(costs, metric_picks_epoch_s=tuple(metric_picks_epoch_s))
-    return replace(plan, stage_s=predict(plan.settings, mine, capacity_epoch_s))
 
 
 def most_epochs(distill: bool) -> float:
