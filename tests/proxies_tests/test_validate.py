@@ -199,3 +199,44 @@ def test_a_bad_file_of_architectures_names_the_line(run: tuple[Path, dict[str, A
     with pytest.raises(SearchSpaceError, match=r"line 2: field 'input_shape' is \[8, 8, 3\]"):
         validate_proxies(config, tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_kept_validation_grows_by_added_architectures(
+        run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    import random
+
+    from tinynas.errors import SearchSpaceError
+    from tinynas.space import Architecture, sample
+
+    out, summary = run
+    copy = tmp_path / "digits"
+    shutil.copytree(out, copy)
+    before = _csv(out)
+    kept = [Architecture.from_json(r["architecture"]) for r in before]
+    rng = random.Random(7)
+    added: list[Architecture] = []
+    while len(added) < 2:  # two the validation does not hold, of the same small space
+        arch = sample(kept[0].input_shape, kept[0].num_classes, rng, CONFIG.space)
+        if arch.content_hash not in {a.content_hash for a in kept + added}:
+            added.append(arch)
+    path = tmp_path / "more.jsonl"
+    path.write_text("".join(a.to_json(indent=None) + "\n" for a in added))
+    config = ValidationConfig(**{**CONFIG.__dict__, "added_architectures": str(path)})
+    calls: list[tuple[int, int]] = []
+    grown = validate_proxies(config, copy, resume=True,
+                             progress=lambda done, total: calls.append((done, total)))
+    after = sorted(_csv(copy), key=lambda r: int(r["index"]))
+    assert calls == [(12, 14), (13, 14), (14, 14)]
+    # the kept rows are not trained again (their measured seconds are the first run's)
+    assert [r["train_seconds"] for r in after[:12]] == [r["train_seconds"] for r in before]
+    assert [r["arch_hash"] for r in after[12:]] == [a.content_hash for a in added]
+    assert grown["architectures"] == 14 and grown["trainings"] == summary["trainings"] + 2
+    assert grown["settings"]["samples"] == 12 and grown["settings"]["added_architectures"] == 2
+    assert json.loads((copy / "config.json").read_text())["added_architectures"] == 2
+    accuracy = _floats(after, "accuracy")
+    assert grown["metrics"]["naswot"]["tau"] == pytest.approx(
+        kendalltau(_floats(after, "score:naswot"), accuracy).statistic)
+    # an added architecture the validation already holds is named by its line
+    path.write_text(added[0].to_json(indent=None) + "\n" + kept[3].to_json(indent=None) + "\n")
+    with pytest.raises(SearchSpaceError, match=r"more.jsonl line 2: already architecture 3 "):
+        validate_proxies(config, copy, resume=True)

@@ -82,6 +82,9 @@ def _size(value: str | None) -> int | None:
 @click.option("--archs", default=None, type=click.Path(dir_okay=False),
               help="Validate these architectures (JSON Lines, one tinynas.arch/1 per line) "
                    "instead of --samples seeded ones that fit the board.")
+@click.option("--add-archs", default=None, type=click.Path(dir_okay=False),
+              help="More architectures (JSON Lines) validated after those; with --resume, a "
+                   "kept validation grows by them without training its own again.")
 @click.option("--max-flash", default=None, help="Model file limit, e.g. 64KB.")
 @click.option("--max-ram", default=None, help="TFLM arena limit, e.g. 64KiB.")
 @click.option("--max-latency", default=None, type=POSITIVE, help="Predicted latency limit, ms.")
@@ -95,10 +98,10 @@ def _size(value: str | None) -> int | None:
 @json_option("Print JSON to stdout.")
 def validate(dataset: str, data_dir: str | None, device: str, samples: int, epochs: float,
              metric_names: tuple[str, ...], train_images: int, val_images: int | None,
-             repeats: int, archs: str | None, max_flash: str | None, max_ram: str | None,
-             max_latency: float | None, out: str | None, seed: int, resume: bool,
-             workers: int, ray: str | None, gpus_per_job: float, devices_dir: Path | None,
-             as_json: bool) -> None:
+             repeats: int, archs: str | None, add_archs: str | None, max_flash: str | None,
+             max_ram: str | None, max_latency: float | None, out: str | None, seed: int,
+             resume: bool, workers: int, ray: str | None, gpus_per_job: float,
+             devices_dir: Path | None, as_json: bool) -> None:
     """Score N architectures that fit a board with every metric, train each briefly, and
     report each metric's rank correlation with the measured accuracy. The trainings run in
     this process, in --workers local processes, or on Ray (--ray); where they run is not a
@@ -113,7 +116,7 @@ def validate(dataset: str, data_dir: str | None, device: str, samples: int, epoc
         metrics=_metric_list(metric_names), train_images=train_images, val_images=val_images,
         repeats=min(repeats, samples), seed=seed, max_flash_bytes=_size(max_flash),
         max_ram_bytes=_size(max_ram), max_latency_ms=max_latency, data_dir=data_dir,
-        architectures=archs,
+        architectures=archs, added_architectures=add_archs,
     )  # fmt: skip
     where = {"workers": workers, "ray": ray, "gpus_per_job": gpus_per_job}
     summary = _run(config, out, resume, devices_dir, where, progress=not as_json)

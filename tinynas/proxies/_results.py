@@ -42,7 +42,9 @@ CSV_NAME, CONFIG_NAME, SUMMARY_NAME, PLOT_NAME = (
 FIXED_COLUMNS = ("index", "arch_hash", "params", "macs", "flash_bytes", "arena_bytes",
                  "latency_ms", "accuracy", "accuracy_repeat", "train_seconds", "train_device")
 ESTIMATE_KEYS = ("params", "macs", "flash_bytes", "arena_bytes", "latency_ms")
-GROWABLE = ("samples",)  # settings a resumed validation may change
+# settings a resumed validation may change: it grows by more sampled or added architectures
+# (every kept row is checked against the architecture of its index before anything trains)
+GROWABLE = ("samples", "added_architectures", "added_architectures_sha256")
 
 
 class ProxyValidationError(TinyNASError):
@@ -258,7 +260,8 @@ def check_config(out: Path, config: dict[str, Any], resume: bool) -> None:
                 f"{out} was validated with {key}={kept.get(key)!r}, not {config.get(key)!r}; "
                 "resume with the same settings or choose another --out"
             )
-    if config.get("samples", 0) > kept.get("samples", 0):
+    grown = config.get("samples", 0) > kept.get("samples", 0)
+    if grown or any(kept.get(k) != config.get(k) for k in GROWABLE[1:]):
         write_json(path, config)
 
 

@@ -2,7 +2,9 @@
 
 1. Sample ``samples`` architectures that fit the device (seeded; the estimators reject the
    rest before any tensor is built, exactly as a search does), or read the user's own from a
-   JSON Lines file (``architectures``; they need not fit).
+   JSON Lines file (``architectures``; they need not fit). The architectures of another file
+   (``added_architectures``) follow them: a kept validation grows by them on resume, without
+   training its own again (to cover a region of the space its sampler did not draw).
 2. Score each with every metric on one seeded batch of training images, timing each score.
 3. Train each with one fixed recipe (``tinynas.train``: ``epochs`` epochs over
    ``train_images`` seeded training images; accuracy measured on validation images held out
@@ -29,7 +31,7 @@ import hashlib
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,12 +103,15 @@ class ValidationConfig:
     space: SpaceConfig = field(default_factory=SpaceConfig)
     # a JSON Lines file of the architectures to validate, in place of `samples` seeded ones
     architectures: str | None = None
+    # a JSON Lines file of architectures validated after those (indices from len(those) on)
+    added_architectures: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["metrics"] = list(self.metrics)
         d.pop("data_dir")  # where the files are, not what was validated
         d.pop("architectures")  # the file's content is kept instead (architectures_sha256)
+        d.pop("added_architectures")  # likewise (added_architectures_sha256)
         return d
 
 
@@ -273,13 +278,15 @@ def arch_result(index: int, arch: Architecture, est: Estimate,
 
 
 def given_architectures(path: str | Path, input_shape: tuple[int, ...], num_classes: int,
-                        device: Device) -> list[tuple[Architecture, Estimate]]:
+                        device: Device, known: Mapping[str, str] | None = None,
+                        ) -> list[tuple[Architecture, Estimate]]:
     """The architectures of a JSON Lines file (`tinynas.space.read_architecture_lines`) with
     their estimates on `device`; they need not fit its budget.
 
     Raises:
         SearchSpaceError: A line that is not an architecture, or one the dataset cannot feed
-            (named with its number); a file with the same architecture twice.
+            (named with its number); a file with the same architecture twice, or one of
+            `known` (content hash -> what it already is).
     """
     from tinynas.errors import SearchSpaceError
     from tinynas.estimators import estimate
@@ -293,9 +300,24 @@ def given_architectures(path: str | Path, input_shape: tuple[int, ...], num_clas
         if arch.content_hash in seen:
             raise SearchSpaceError(f"{path} line {line}: the architecture of line "
                                    f"{seen[arch.content_hash]} again; list each one once")
+        if known and arch.content_hash in known:
+            raise SearchSpaceError(f"{path} line {line}: already {known[arch.content_hash]}; "
+                                   "leave it out")
         seen[arch.content_hash] = line
         out.append((arch, estimate(arch, device)))
     return out
+
+
+def _with_added(archs: list[tuple[Architecture, Estimate]], path: str, ds: Dataset,
+                device: Device) -> list[tuple[Architecture, Estimate]]:
+    """`archs` followed by the architectures of the file `path` (`given_architectures`).
+
+    Raises:
+        SearchSpaceError: A bad line of `path`, or one that is already among `archs`.
+    """
+    known = {arch.content_hash: f"architecture {i} of the validation"
+             for i, (arch, _) in enumerate(archs)}
+    return [*archs, *given_architectures(path, ds.input_shape, ds.num_classes, device, known)]
 
 
 def _check(config: ValidationConfig) -> None:
@@ -369,6 +391,11 @@ def validate_proxies(
     else:
         archs = validation_architectures(ds.input_shape, ds.num_classes, device, budget,
                                          config.samples, config.seed, config.space)
+    if config.added_architectures is not None:
+        archs = _with_added(archs, config.added_architectures, ds, device)
+        settings.update(added_architectures=len(archs) - config.samples,
+                        added_architectures_sha256=hashlib.sha256(
+                            Path(config.added_architectures).read_bytes()).hexdigest())
     executor = make_executor(workers, ray, gpus_per_job)  # before any file is written
     try:
         check_config(folder, settings, resume)
@@ -378,7 +405,7 @@ def validate_proxies(
         _run(config, names, device, budget, ds, archs, kept, results, progress, executor)
     finally:
         executor.close()
-    rows = sorted(results.load(), key=lambda r: r.index)[: config.samples]
+    rows = sorted(results.load(), key=lambda r: r.index)[: len(archs)]
     return _finish(folder, rows, names, config, settings, ds, budget)
 
 
