@@ -1,0 +1,67 @@
+"""Each ranker's tau on the parts of a grown validation: its own seeded architectures, and
+each file of architectures added to it (`proxies validate --add-archs`).
+
+    python benchmarks/validation_subsets.py \\
+        benchmarks/data/proxy-validation-fashion-mnist-final \\
+        --part "μNAS space, seeded"=0:200 --part "regular space"=200:224 \\
+        --part "global average pooling"=224:240
+
+Prints a Markdown table: per part and ranker, Kendall's tau against the measured accuracy with
+its 95% bootstrap interval (1000 resamples of the part's architectures), and the mean accuracy
+of the ranker's top tenth of the part. The learned ranker's scores are its out-of-fold
+predictions over the whole validation (summary.json), so on a part they are predictions for
+architectures it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tinynas.proxies import ResultsFile, bootstrap_taus, correlate
+
+RANKERS = ("learned", "params", "macs", "snip", "naswot", "swap")
+
+
+def _part(text: str) -> tuple[str, slice]:
+    name, _, span = text.rpartition("=")
+    start, _, stop = span.partition(":")
+    return name, slice(int(start), int(stop))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("validation", type=Path)
+    parser.add_argument("--part", action="append", type=_part, required=True,
+                        help='NAME=START:STOP, architecture indices (STOP excluded)')
+    args = parser.parse_args()
+    summary = json.loads((args.validation / "summary.json").read_text())
+    names = summary["settings"]["metrics"]
+    rows = sorted(ResultsFile(args.validation / "results.csv", names).load(),
+                  key=lambda r: r.index)
+    accuracy = np.array([r.accuracy for r in rows])
+    columns = {name: np.array([r.scores[name] for r in rows]) for name in RANKERS
+               if name != "learned"}
+    columns = {"learned": np.array(summary["metrics"]["learned"]["predictions"]), **columns}
+    print("| part | architectures | median accuracy | "
+          + " | ".join(f"{n} tau [95% CI], top-10% acc" for n in RANKERS) + " |")
+    print("|---|---:|---:|" + "---:|" * len(RANKERS))
+    for name, span in args.part:
+        acc = accuracy[span]
+        part = {n: c[span] for n, c in columns.items()}
+        boot = bootstrap_taus(part, acc)
+        cells = []
+        for ranker in RANKERS:
+            c = correlate(part[ranker], acc, boot[ranker])
+            top = np.argsort(-np.nan_to_num(part[ranker], nan=-np.inf))[: max(1, len(acc) // 10)]
+            cells.append(f"{c.tau:+.3f} [{c.tau_low:+.3f}, {c.tau_high:+.3f}], "
+                         f"{100 * acc[top].mean():.1f}%")
+        print(f"| {name} | {len(acc)} | {100 * np.median(acc):.1f}% | " + " | ".join(cells)
+              + " |")
+
+
+if __name__ == "__main__":
+    main()
