@@ -6,11 +6,13 @@ each file of architectures added to it (`proxies validate --add-archs`).
         --part "μNAS space, seeded"=0:200 --part "regular space"=200:224 \\
         --part "global average pooling"=224:240
 
-Prints a Markdown table: per part and ranker, Kendall's tau against the measured accuracy with
-its 95% bootstrap interval (1000 resamples of the part's architectures), and the mean accuracy
-of the ranker's top tenth of the part. The learned ranker's scores are its out-of-fold
-predictions over the whole validation (summary.json), so on a part they are predictions for
-architectures it was not fitted on.
+Prints two Markdown tables. First the whole validation's (from its summary.json): per ranker,
+tau with its interval, tau as a fraction of the noise ceiling, the paired interval of its
+difference to params and to macs, and its top tenth. Then per part and ranker, Kendall's tau
+against the measured accuracy with its 95% bootstrap interval (1000 resamples of the part's
+architectures), and the mean accuracy of the ranker's top tenth of the part. The learned
+ranker's scores are its out-of-fold predictions over the whole validation (summary.json), so
+on a part they are predictions for architectures it was not fitted on.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +33,35 @@ def _part(text: str) -> tuple[str, slice]:
     name, _, span = text.rpartition("=")
     start, _, stop = span.partition(":")
     return name, slice(int(start), int(stop))
+
+
+def _signed(delta: dict[str, Any] | None) -> str:
+    if delta is None:
+        return "-"
+    low, high = delta["delta_ci"]
+    return f"{delta['delta']:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def whole_table(summary: dict[str, Any]) -> list[str]:
+    """The docs' table of every ranker over the whole validation, best tau first."""
+    lines = ["| ranker | cost | Kendall tau | 95% CI | tau / ceiling | vs params, paired 95% CI "
+             "| vs macs | top-10% mean acc | top-10% regret | median ms per architecture |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    entries = sorted(summary["metrics"].items(), key=lambda kv: -(kv[1]["tau"] or -2))
+    for name, m in entries:
+        label = {"learned": "learned (5-fold, out of fold)",
+                 "ensemble": f"ensemble ({', '.join(m.get('members', []))})"}.get(name, name)
+        cost = m.get("cost", "fitted" if m["kind"] == "learned" else m["kind"])
+        low, high = m["tau_ci"]
+        share = m.get("tau_over_ceiling")
+        versus = m.get("vs_baselines", {})
+        top = m["top_k"]
+        lines.append(
+            f"| {label} | {cost} | {m['tau']:+.3f} | [{low:+.3f}, {high:+.3f}] | "
+            f"{'-' if share is None else f'{share:.2f}'} | {_signed(versus.get('params'))} | "
+            f"{_signed(versus.get('macs'))} | {100 * top['mean_accuracy']:.1f}% | "
+            f"{100 * top['regret']:.1f} | {m['median_ms']:.3g} |")
+    return lines
 
 
 def main() -> None:
@@ -46,6 +78,7 @@ def main() -> None:
     columns = {name: np.array([r.scores[name] for r in rows]) for name in RANKERS
                if name != "learned"}
     columns = {"learned": np.array(summary["metrics"]["learned"]["predictions"]), **columns}
+    print("\n".join(whole_table(summary)) + "\n")
     print("| part | architectures | median accuracy | "
           + " | ".join(f"{n} tau [95% CI], top-10% acc" for n in RANKERS) + " |")
     print("|---|---:|---:|" + "---:|" * len(RANKERS))
