@@ -10,7 +10,8 @@ Prints two Markdown tables. First the whole validation's (from its summary.json)
 tau with its interval, tau as a fraction of the noise ceiling, the paired interval of its
 difference to params and to macs, and its top tenth. Then per part and ranker, Kendall's tau
 against the measured accuracy with its 95% bootstrap interval (1000 resamples of the part's
-architectures), and the mean accuracy of the ranker's top tenth of the part. The learned
+architectures), and the mean accuracy of the ranker's top picks in the part (its best-scored
+tenth, at least 5, as the validation's summary counts them). The learned
 ranker's scores are its out-of-fold predictions over the whole validation (summary.json), so
 on a part they are predictions for architectures it was not fitted on.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynas.proxies import ResultsFile, bootstrap_taus, correlate
+from tinynas.proxies import ResultsFile, bootstrap_taus, correlate, top_picks
 
 RANKERS = ("learned", "params", "macs", "snip", "naswot", "swap")
 
@@ -75,12 +76,11 @@ def main() -> None:
     rows = sorted(ResultsFile(args.validation / "results.csv", names).load(),
                   key=lambda r: r.index)
     accuracy = np.array([r.accuracy for r in rows])
-    columns = {name: np.array([r.scores[name] for r in rows]) for name in RANKERS
-               if name != "learned"}
-    columns = {"learned": np.array(summary["metrics"]["learned"]["predictions"]), **columns}
+    columns = {name: np.array(summary["metrics"]["learned"]["predictions"]) if name == "learned"
+               else np.array([r.scores[name] for r in rows]) for name in RANKERS}
     print("\n".join(whole_table(summary)) + "\n")
     print("| part | architectures | median accuracy | "
-          + " | ".join(f"{n} tau [95% CI], top-10% acc" for n in RANKERS) + " |")
+          + " | ".join(f"{n} tau [95% CI], top picks' acc" for n in RANKERS) + " |")
     print("|---|---:|---:|" + "---:|" * len(RANKERS))
     for name, span in args.part:
         acc = accuracy[span]
@@ -89,9 +89,9 @@ def main() -> None:
         cells = []
         for ranker in RANKERS:
             c = correlate(part[ranker], acc, boot[ranker])
-            top = np.argsort(-np.nan_to_num(part[ranker], nan=-np.inf))[: max(1, len(acc) // 10)]
+            top = top_picks(part[ranker], acc)
             cells.append(f"{c.tau:+.3f} [{c.tau_low:+.3f}, {c.tau_high:+.3f}], "
-                         f"{100 * acc[top].mean():.1f}%")
+                         f"{100 * top['mean_accuracy']:.1f}%")
         print(f"| {name} | {len(acc)} | {100 * np.median(acc):.1f}% | " + " | ".join(cells)
               + " |")
 

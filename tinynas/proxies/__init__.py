@@ -45,6 +45,7 @@ from tinynas.proxies._summary import (
     markdown_table,
     summarise,
     table_rows,
+    top_picks,
 )
 from tinynas.proxies._validate import (
     ValidationConfig,
@@ -182,6 +183,7 @@ __all__ = [
     "spearman_rho",
     "summarise",
     "table_rows",
+    "top_picks",
     "validate_proxies",
     "validated_architectures",
     "validation_architectures",

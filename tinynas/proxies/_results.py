@@ -44,7 +44,8 @@ FIXED_COLUMNS = ("index", "arch_hash", "params", "macs", "flash_bytes", "arena_b
 ESTIMATE_KEYS = ("params", "macs", "flash_bytes", "arena_bytes", "latency_ms")
 # settings a resumed validation may change: it grows by more sampled or added architectures
 # (every kept row is checked against the architecture of its index before anything trains)
-GROWABLE = ("samples", "added_architectures", "added_architectures_sha256")
+ADDED = ("added_architectures", "added_architectures_sha256")
+GROWABLE = ("samples", *ADDED)
 
 
 class ProxyValidationError(TinyNASError):
@@ -261,7 +262,7 @@ def check_config(out: Path, config: dict[str, Any], resume: bool) -> None:
                 "resume with the same settings or choose another --out"
             )
     grown = config.get("samples", 0) > kept.get("samples", 0)
-    if grown or any(kept.get(k) != config.get(k) for k in GROWABLE[1:]):
+    if grown or any(kept.get(k) != config.get(k) for k in ADDED):
         write_json(path, config)
 
 

@@ -320,6 +320,11 @@ def _with_added(archs: list[tuple[Architecture, Estimate]], path: str, ds: Datas
     return [*archs, *given_architectures(path, ds.input_shape, ds.num_classes, device, known)]
 
 
+def _sha256(path: str) -> str:
+    """The file's SHA-256: what a resumed validation checks its architectures file against."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def _check(config: ValidationConfig) -> None:
     if config.samples < 2 or not 0 <= config.repeats <= config.samples:
         raise ProxyValidationError(
@@ -386,16 +391,14 @@ def validate_proxies(
         config = replace(config, samples=len(archs), repeats=min(config.repeats, len(archs)))
         _check(config)
         settings.update(samples=len(archs), repeats=config.repeats,
-                        architectures_sha256=hashlib.sha256(
-                            Path(given).read_bytes()).hexdigest())
+                        architectures_sha256=_sha256(given))
     else:
         archs = validation_architectures(ds.input_shape, ds.num_classes, device, budget,
                                          config.samples, config.seed, config.space)
     if config.added_architectures is not None:
         archs = _with_added(archs, config.added_architectures, ds, device)
         settings.update(added_architectures=len(archs) - config.samples,
-                        added_architectures_sha256=hashlib.sha256(
-                            Path(config.added_architectures).read_bytes()).hexdigest())
+                        added_architectures_sha256=_sha256(config.added_architectures))
     executor = make_executor(workers, ray, gpus_per_job)  # before any file is written
     try:
         check_config(folder, settings, resume)
