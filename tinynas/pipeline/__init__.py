@@ -15,6 +15,7 @@ from tinynas.pipeline._boards import (
     BoardResult,
     BoardsConfig,
     BoardsSummary,
+    board_strategy,
     run_boards,
 )
 from tinynas.pipeline._config import RESUME_FIXED, SearchConfig
@@ -45,6 +46,7 @@ __all__ = [
     "ScoredArchitecture",
     "SearchSummary",
     "TeacherSummary",
+    "board_strategy",
     "budget_text",
     "draw_pareto",
     "explore",

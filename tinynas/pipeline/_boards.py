@@ -125,7 +125,8 @@ class BoardsSummary:
         return "\n".join(lines)
 
 
-def _strategy(name: str, space: SearchSpace, schema: Any, seed: int) -> Any:
+def board_strategy(name: str, space: SearchSpace, schema: Any, seed: int) -> Any:
+    """The strategy `name` of BOARD_STRATEGIES over the sub-networks of `schema`."""
     if name == "rl":
         return ReinforceStrategy(space, seed, schema=schema)
     if name == "random":  # the controller's sampler, never updated: uniform draws
@@ -231,7 +232,7 @@ def _board(config: BoardsConfig, device: Device, net: Any, data: Any, ds: Any, r
         store.set_meta("status", "running")
         store.set_meta("metric", "supernet")
         space = SearchSpace(ds.input_shape, ds.num_classes)
-        strategy = _strategy(config.strategy, space, SupernetSchema(net.space), config.seed)
+        strategy = board_strategy(config.strategy, space, SupernetSchema(net.space), config.seed)
         replay(store, strategy, "supernet")
         metric = SupernetMetric(net, data.x_train, data.x_val[:SCORE_IMAGES],
                                 data.y_val[:SCORE_IMAGES])
