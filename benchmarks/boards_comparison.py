@@ -14,8 +14,8 @@
 Every command is the CLI's as typed (plus --json and an --out under
 benchmarks/out/boards-comparison/), wall-clock timed from outside; each step is kept once done,
 so a killed comparison is rerun with the same arguments and goes on (the supernet search with
---resume). The record is benchmarks/data/boards-comparison/<devices>-<L>ms.json; accuracies
-are measured on Fashion-MNIST's 10,000 test images in TFLM, latencies predicted.
+--resume). The record is benchmarks/data/boards-comparison/<devices>-<L>ms.json (or --name);
+accuracies are measured on Fashion-MNIST's 10,000 test images in TFLM, latencies predicted.
 """
 
 from __future__ import annotations
@@ -63,12 +63,17 @@ def main() -> int:
     parser.add_argument("--max-latency", type=float, required=True,
                         help="Milliseconds (predicted), every board.")
     parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--name", help="The record's name [default: the boards and limit].")
+    parser.add_argument("search_args", nargs=argparse.REMAINDER,
+                        help="-- then more arguments of tinynas search, given to both routes "
+                             "(e.g. --train-subset 2000 for a quick trial).")
     args = parser.parse_args()
+    extra = tuple(a for a in args.search_args if a != "--")
     devices = [d.strip() for d in args.devices.split(",")]
-    name = f"{'-'.join(devices)}-{args.max_latency:g}ms"
+    name = args.name or f"{'-'.join(devices)}-{args.max_latency:g}ms"
     out = OUT / name
     out.mkdir(parents=True, exist_ok=True)
-    limits = ("--max-latency", f"{args.max_latency:g}", "--dataset", args.dataset)
+    limits = ("--max-latency", f"{args.max_latency:g}", "--dataset", args.dataset, *extra)
 
     one_path = out / "one-supernet.json"
     one = _kept(one_path)
@@ -114,6 +119,7 @@ def main() -> int:
                                 args.max_latency)},
         })
     record = {
+        "command": "python benchmarks/boards_comparison.py " + " ".join(sys.argv[1:]),
         "devices": devices, "max_latency_ms": args.max_latency, "dataset": args.dataset,
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
