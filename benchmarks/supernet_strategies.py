@@ -32,9 +32,9 @@ import numpy as np
 from supernet_ranker import DATA, OUT, _supernet
 
 from tinynas.pipeline import BOARD_STRATEGIES
+from tinynas.pipeline._boards import SCORE_IMAGES as SEARCH_IMAGES  # as `search --device A,B`
 
 RUNS = OUT.parent / "supernet-strategies"
-SEARCH_IMAGES = 2000  # as `search --device A,B` scores (tinynas.pipeline._boards.SCORE_IMAGES)
 CHECKPOINTS = (25, 50, 100, 200, 300)
 
 
@@ -76,10 +76,10 @@ def _run(strategy_name: str, seed: int, args: argparse.Namespace, net: Any,
                  key=lambda r: (r.scores["supernet"], -r.id))
     unseen = inherited_accuracy(net, config_of(net.space, winner.architecture), split.x_train,
                                 split.x_val[SEARCH_IMAGES:], split.y_val[SEARCH_IMAGES:])
+    rejected = sum(s is None for s in scores)
     return {"strategy": strategy_name, "seed": seed, "evaluated": len(records),
-            "rejected": sum(s is None for s in scores),
-            "distinct_scored": len({r.architecture.content_hash for r in records
-                                    if r.status != CandidateStatus.REJECTED}),
+            "rejected": rejected,
+            "distinct_scored": len(records) - rejected,  # the store holds a hash once
             "best_after": best_after, "winner_search_score": winner.scores["supernet"],
             "winner_unseen_accuracy": unseen, "winner_macs": int(winner.estimates["macs"]),
             "winner_latency_ms": winner.estimates.get("latency_ms"),
