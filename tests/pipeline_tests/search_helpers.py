@@ -16,9 +16,13 @@ MAX_RAM = ("--max-ram", "16KB")
 MAX_RAM_BYTES = 16_000
 
 
-def search_args(out: Path, candidates: int, *extra: str) -> list[str]:
-    """The argv of a tiny `tinynas search` into `out` (a python -m call, no installed script)."""
-    return tinynas_argv("search", *TINY, "--candidates", str(candidates), "--out", out, *extra)
+def search_args(out: Path, candidates: int, *extra: str, planned: bool = False) -> list[str]:
+    """The argv of a tiny `tinynas search` into `out` (a python -m call, no installed script);
+    `planned`: under the default time budget, whose plan measures epoch costs (seconds a run),
+    else with no budget, every stage as TINY sets it."""
+    budget = () if planned else ("--time-budget", "none")
+    return tinynas_argv("search", *TINY, *budget, "--candidates", str(candidates), "--out", out,
+                        *extra)
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -44,6 +44,17 @@ def _costs(remaining_s: float, pool_max_macs: int = 4_000_000, parallel: int = 1
                  parallel=parallel)
 
 
+@pytest.mark.parametrize("pool_max_macs", [1_000_003, 2_718_281, 4_000_000, 5_000_011])
+@pytest.mark.parametrize("line", [LINE, EpochCost(3.7e-4, 2.3e-9), EpochCost(1.1e-6, 7.9e-12)])
+def test_a_budget_every_network_fits_caps_at_the_pool_s_largest_exactly(
+        line: EpochCost, pool_max_macs: int) -> None:
+    """The cap is not the line read backwards: its rounding could fall a MAC short of the
+    pool's largest network and make the cap bind where nothing is unaffordable."""
+    costs = replace(_costs(1e9, pool_max_macs), epoch_cost=line, metric_picks_epoch_s=())
+    plan = choose(costs, NONE_FIXED, 8, 3, 1e9)
+    assert plan.max_macs == pool_max_macs
+
+
 def test_halving_is_priced_rung_by_rung_as_if_the_most_expensive_survived() -> None:
     o = JOB_OVERHEAD_S
     # rung 0: all four for 1 epoch; rung 1: the two dearest for 2; one left: done
@@ -92,7 +103,7 @@ def test_a_long_budget_distills_the_largest_capacity_picks() -> None:
     plan = choose(costs, NONE_FIXED, 8, 3, 7200.0)
     assert (plan.settings.distill, plan.settings.epochs) == RECIPES[0]
     assert plan.settings.halving_epochs == FIRST_RUNG_EPOCHS[0]
-    assert plan.max_macs == pytest.approx(4_000_000, rel=1e-6)  # the board's limit
+    assert plan.max_macs == 4_000_000  # the largest network the pool holds: no cap
     assert _total(plan) <= costs.remaining_s
     assert plan.stage_s["teacher"] == 30 * 20.0  # the teacher's 30 epochs
     assert plan.stage_s["winner"] == pytest.approx(120 * LINE.seconds(4_000_000, 60_000))

@@ -43,8 +43,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def searched(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(search_args(root / "run", CANDIDATES, *MAX_RAM, "--json"), cwd=root,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    argv = search_args(root / "run", CANDIDATES, *MAX_RAM, "--json", planned=True)
+    return subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

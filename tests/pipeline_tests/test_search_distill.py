@@ -45,12 +45,12 @@ def test_a_distilled_search_keeps_its_teacher_and_reports_it(tmp_path: Path) -> 
     out = tmp_path / "run"
     result = run_cli("search", "--device", "stm32", "--dataset", "digits", "--strategy", "random",
                      "--metric", "relu_count", "--candidates", "10", "--shortlist", "2",
-                     "--halving-epochs", "0.2", "--epochs", "20", "--distill", "--out", str(out),
-                     cwd=tmp_path)
+                     "--halving-epochs", "0.2", "--epochs", "8", "--distill", "--time-budget",
+                     "none", "--out", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     with RunStore.open(out, writable=False) as store:
         teacher = teacher_summary(store)
-    assert teacher is not None and teacher.epochs == 20 and teacher.params > 100_000
+    assert teacher is not None and teacher.epochs == 8 and teacher.params > 100_000
     assert 0.8 < teacher.test_accuracy <= 1.0  # chance is 0.1
     screen = " ".join(result.stdout.split())  # the summary table, wrapped at any width
     assert f"distilled from a {teacher.params:,}-parameter CNN" in screen
@@ -60,7 +60,7 @@ def test_a_distilled_search_keeps_its_teacher_and_reports_it(tmp_path: Path) -> 
     # the kept teacher is loaded, not trained again: the same targets, the same record
     ds = load_dataset("digits")
     full = SplitData(ds.x_train, ds.y_train, ds.x_train[:0], ds.y_train[:0], ds.num_classes)
-    _, teacher_recipe = distilled_recipes(recipe_for("digits", 20))
+    _, teacher_recipe = distilled_recipes(recipe_for("digits", 8))
     with RunStore.open(out) as store:
         kept = store.get_meta("teacher")
         soft = teacher_targets(store, full, ds.x_test, ds.y_test, teacher_recipe, 0, False)

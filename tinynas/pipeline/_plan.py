@@ -297,8 +297,11 @@ def choose(costs: Costs, fixed: Mapping[str, Any], shortlist: int, capacity_pick
                 continue
             if not at_cap:
                 return RunPlan(settings, budget_s, None, predict(settings, costs, []), basis)
-            cap = ceiling if total(ceiling) <= costs.remaining_s else \
-                _bisect(lambda c: total(c) <= costs.remaining_s, floor, ceiling)
+            if total(ceiling) <= costs.remaining_s:  # every network fits: the pool's largest
+                # exactly, not the line read backwards (its rounding can fall a MAC short)
+                return RunPlan(settings, budget_s, costs.pool_max_macs,
+                               predict(settings, costs, [ceiling] * at_cap), basis)
+            cap = _bisect(lambda c: total(c) <= costs.remaining_s, floor, ceiling)
             return RunPlan(settings, budget_s, costs.epoch_cost.max_macs(cap, costs.final_images),
                            predict(settings, costs, [cap] * at_cap), basis)
     left = format_duration(max(0.0, costs.remaining_s))
