@@ -297,13 +297,15 @@ def choose(costs: Costs, fixed: Mapping[str, Any], shortlist: int, capacity_pick
                 continue
             if not at_cap:
                 return RunPlan(settings, budget_s, None, predict(settings, costs, []), basis)
-            if total(ceiling) <= costs.remaining_s:  # every network fits: the pool's largest
-                # exactly, not the line read backwards (its rounding can fall a MAC short)
-                return RunPlan(settings, budget_s, costs.pool_max_macs,
-                               predict(settings, costs, [ceiling] * at_cap), basis)
-            cap = _bisect(lambda c: total(c) <= costs.remaining_s, floor, ceiling)
-            return RunPlan(settings, budget_s, costs.epoch_cost.max_macs(cap, costs.final_images),
-                           predict(settings, costs, [cap] * at_cap), basis)
+            every = total(ceiling) <= costs.remaining_s
+            cap = ceiling if every else \
+                _bisect(lambda c: total(c) <= costs.remaining_s, floor, ceiling)
+            # every network fits: the pool's largest exactly, not the line read backwards (its
+            # rounding can fall a MAC short and make the cap bind)
+            max_macs = costs.pool_max_macs if every else \
+                costs.epoch_cost.max_macs(cap, costs.final_images)
+            return RunPlan(settings, budget_s, max_macs, predict(settings, costs, [cap] * at_cap),
+                           basis)
     left = format_duration(max(0.0, costs.remaining_s))
     raise NoPlanFits(f"the time budget leaves {left} for training on this machine and the "
                      f"shortest plan needs {format_duration(shortest)}; raise --time-budget, or "
