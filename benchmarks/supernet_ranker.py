@@ -130,7 +130,8 @@ def tau(standalone: Path) -> int:
     columns = {"supernet (inherited accuracy)": np.array([inherited[r["arch_hash"]]
                                                           for r in rows]),
                "params": np.array([float(r["params"]) for r in rows]),
-               "macs": np.array([float(r["macs"]) for r in rows])}
+               "macs": np.array([float(r["macs"]) for r in rows]),
+               "naswot": np.array([float(r["score:naswot"]) for r in rows])}
     boot = bootstrap_taus(columns, acc)
     twice = [r for r in rows if r.get("accuracy_repeat")]
     ceiling = noise_ceiling([float(r["accuracy"]) for r in twice],
