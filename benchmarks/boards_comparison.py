@@ -40,7 +40,8 @@ def _tinynas(*args: str, answered: tuple[int, ...] = (0,)) -> tuple[dict[str, An
     outside `answered` ends the comparison with the command's error."""
     command = [sys.executable, "-m", "tinynas", *args, "--json"]
     start = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # run from the repository root with relative paths, so no record holds this machine's paths
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     seconds = time.monotonic() - start
     if done.returncode not in answered:
         sys.exit(f"tinynas {' '.join(args)} failed ({done.returncode}): "
@@ -52,9 +53,14 @@ def _kept(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _relative(path: str | Path) -> str:
+    # the searches' summaries name their folders relative to ROOT, older records absolutely
+    return os.path.relpath(ROOT / path, ROOT)
+
+
 def _check(tflite: str, device: str, max_latency: float) -> dict[str, Any]:
     # check exits 1 when a limit is exceeded: that is still a verdict
-    verdict, _ = _tinynas("check", tflite, "--device", device, "--max-latency",
+    verdict, _ = _tinynas("check", _relative(tflite), "--device", device, "--max-latency",
                           f"{max_latency:g}", answered=(0, 1))
     return verdict
 
@@ -83,7 +89,7 @@ def main() -> int:
         folder = out / "one-supernet"
         resume = ("--resume",) if (folder / "supernet").exists() else ()
         summary, wall_s = _tinynas("search", "--device", ",".join(devices), *limits,
-                                   "--out", str(folder), *resume)
+                                   "--out", _relative(folder), *resume)
         one = {"summary": summary, "wall_s": wall_s}
         one_path.write_text(json.dumps(one, indent=2) + "\n")
     total_s = float(one["summary"]["total_s"])
@@ -96,7 +102,7 @@ def main() -> int:
         if kept is None:
             folder = out / f"separate-{device}-{time.strftime('%Y%m%d-%H%M%S')}"
             summary, wall_s = _tinynas("search", "--device", device, *limits, "--time-budget",
-                                       f"{share_s:.0f}s", "--out", str(folder))
+                                       f"{share_s:.0f}s", "--out", _relative(folder))
             kept = {"summary": summary, "wall_s": wall_s}
             path.write_text(json.dumps(kept, indent=2) + "\n")
         separate[device] = kept
