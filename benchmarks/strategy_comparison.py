@@ -6,6 +6,9 @@ with `params`. Reports the best test accuracy each found (float, measured on the
 and int8, measured with the int8 model), and the compute each spent.
 
     python benchmarks/strategy_comparison.py --seeds 0 1 2 [--candidates 1000] [--metric auto]
+
+Each search's row is kept in the record (--record) as it finishes; a killed comparison is rerun
+with the same arguments and trains only the searches it has no row for.
 """
 
 from __future__ import annotations
@@ -39,16 +42,33 @@ def main() -> int:
     parser.add_argument("--train-subset", type=int, default=10_000)
     parser.add_argument("--metric", default="auto")
     parser.add_argument("--root", type=Path, default=Path("benchmarks/out/strategies"))
+    parser.add_argument("--record", type=Path,
+                        help="JSON lines, one row a search [default: "
+                             "benchmarks/data/strategies/COMPARE-DEVICE.jsonl]")
     parser.add_argument("--compare", choices=["strategies", "scaling"], default="strategies",
                         help="scaling: compound, grid and random (the compound constants "
                              "of each run are in its run store)")
     args = parser.parse_args()
     settings = SCALING if args.compare == "scaling" else SETTINGS
     metric = resolve_metric(args.metric, "fashion-mnist")
+    record = args.record or (Path("benchmarks/data/strategies")
+                             / f"{args.compare}-{args.device}.jsonl")
+    # a kept row is reused only by a rerun with the same search settings
+    same = {k: getattr(args, k) for k in ("device", "max_ram", "max_flash", "max_latency",
+                                          "candidates", "shortlist", "halving_epochs",
+                                          "epochs", "train_subset")}
+    record.parent.mkdir(parents=True, exist_ok=True)
+    kept = ([json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+            if record.exists() else [])
     rows = []
     for seed in args.seeds:
         for strategy, fixed_metric in settings:
             name = f"{strategy}-{fixed_metric or metric}-s{seed}"
+            done = [r for r in kept if (r["strategy"], r["metric"], r["seed"]) ==
+                    (strategy, fixed_metric or metric, seed) and r.get("settings") == same]
+            if done:
+                rows.append(done[0])
+                continue
             config = SearchConfig(
                 device=args.device, out=args.root / f"{name}-{int(time.time())}",
                 strategy=strategy, metric=fixed_metric or metric, candidates=args.candidates,
@@ -58,13 +78,17 @@ def main() -> int:
                 epochs=args.epochs, train_subset=args.train_subset, seed=seed)
             summary = run_search(config)
             row = {"strategy": strategy, "metric": config.metric, "seed": seed,
+                   "settings": same,
                    "float_accuracy": summary.float_accuracy,
                    "int8_accuracy": summary.int8_accuracy, "seconds": summary.seconds,
                    "flash_bytes": summary.flash_bytes, "arena_bytes": summary.arena_bytes}
             with RunStore.open(config.out, writable=False) as store:
                 row["found"] = store.get_meta("strategy")  # compound: the fitted constants
             rows.append(row)
+            with record.open("a") as f:
+                f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
+    args.root.mkdir(parents=True, exist_ok=True)
     (args.root / "summary.json").write_text(json.dumps(rows, indent=2))
     print("\n| strategy | metric | int8 test accuracy per seed | mean | mean compute, s |")
     print("|---|---|---|---|---|")
