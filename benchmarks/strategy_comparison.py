@@ -47,7 +47,7 @@ def main() -> int:
                              "benchmarks/data/strategies/COMPARE-DEVICE.jsonl]")
     parser.add_argument("--compare", choices=["strategies", "scaling"], default="strategies",
                         help="scaling: compound, grid and random (the compound constants "
-                             "of each run are in its run store)")
+                             "of each run are in its record row, under 'found')")
     args = parser.parse_args()
     settings = SCALING if args.compare == "scaling" else SETTINGS
     metric = resolve_metric(args.metric, "fashion-mnist")
