@@ -6,6 +6,8 @@ with `params`. Reports the best test accuracy each found (float, measured on the
 and int8, measured with the int8 model), and the compute each spent.
 
     python benchmarks/strategy_comparison.py --seeds 0 1 2 [--candidates 1000] [--metric auto]
+    python benchmarks/strategy_comparison.py --compare scaling --device nucleo-f446re \
+        --max-ram board --max-flash board --max-latency 200
 
 Each search's row is kept in the record (--record) as it finishes; a killed comparison is rerun
 with the same arguments and trains only the searches it has no row for.
@@ -19,8 +21,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from tinynas.devices import get_device
+from tinynas.estimators import Budget
 from tinynas.pipeline import SearchConfig, resolve_metric, run_search
+from tinynas.search import MAX_STEPS, PHI_STEP, CompoundStrategy, SearchSpace, compound_scale
 from tinynas.store import RunStore
 
 SETTINGS = [("evolution", None), ("random", None), ("random", "params")]
@@ -28,12 +34,51 @@ SETTINGS = [("evolution", None), ("random", None), ("random", "params")]
 SCALING = [("compound", None), ("grid", None), ("random", None)]
 
 
+def _limit(text: str) -> int | None:
+    """A byte limit; 'board' (None) leaves the board's own budget."""
+    return None if text == "board" else int(text)
+
+
+def winner_origin(out: Path) -> dict[str, Any] | None:
+    """Where a compound run's delivered network came from: an explored sample, a grid point
+    at phi = 1 of some base, or a base scaled to phi > 1 (with that base's constants)."""
+    with RunStore.open(out, writable=False) as store:
+        chosen, config, found = store.chosen(), store.config(), store.get_meta("strategy")
+        if chosen is None or not found:
+            return None
+        device = get_device(config["device"])
+        budget = Budget.for_device(device, config["max_flash_bytes"], config["max_ram_bytes"],
+                                   config["max_latency_ms"])
+        strategy = CompoundStrategy(SearchSpace(chosen.architecture.input_shape,
+                                                chosen.architecture.num_classes), 0,
+                                    device, budget)
+        for i, fitted in enumerate(found["compound"]):
+            base = store.find(fitted["base"])
+            if base is None:
+                continue
+            where = {"base_rank": i, "base": fitted["base"], **fitted}
+            if base.hash == chosen.hash:
+                return {**where, "phi": 0.0}
+            for arch, point in strategy.fit_grid(base.architecture):
+                if arch.content_hash == chosen.hash:
+                    return {**where, "phi": 1.0, "grid_point": list(point)}
+            c = (fitted["depth"], fitted["width"], fitted["resolution"])
+            for step in range(1, MAX_STEPS + 1):
+                phi = 1.0 + step * PHI_STEP
+                arch = compound_scale(base.architecture, *(v ** phi for v in c))
+                if arch.content_hash == chosen.hash:
+                    return {**where, "phi": phi}
+    return {"explored": True}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="nucleo-l4r5zi")
-    parser.add_argument("--max-ram", type=int, default=65_536)
-    parser.add_argument("--max-flash", type=int, default=65_536)
+    parser.add_argument("--max-ram", type=_limit, default=65_536,
+                        help="bytes, or 'board' for the board's own RAM budget")
+    parser.add_argument("--max-flash", type=_limit, default=65_536,
+                        help="bytes, or 'board' for the board's own flash budget")
     parser.add_argument("--max-latency", type=float, default=None, help="predicted ms")
     parser.add_argument("--candidates", type=int, default=1000)
     parser.add_argument("--shortlist", type=int, default=4)
@@ -61,6 +106,7 @@ def main() -> int:
     kept = ([json.loads(line) for line in record.read_text().splitlines() if line.strip()]
             if record.exists() else [])
     rows = []
+    amended = False
     for seed in args.seeds:
         for strategy, fixed_metric in settings:
             name = f"{strategy}-{fixed_metric or metric}-s{seed}"
@@ -68,6 +114,11 @@ def main() -> int:
                     (strategy, fixed_metric or metric, seed) and r.get("settings") == same]
             if done:
                 rows.append(done[0])
+                runs = sorted(args.root.glob(f"{name}-*"), key=lambda p: p.name)
+                if strategy == "compound" and "winner_origin" not in done[0] and runs:
+                    # a row kept before the record held the winner's origin
+                    done[0]["winner_origin"] = winner_origin(runs[-1])
+                    amended = True
                 continue
             config = SearchConfig(
                 device=args.device, out=args.root / f"{name}-{int(time.time())}",
@@ -84,10 +135,14 @@ def main() -> int:
                    "flash_bytes": summary.flash_bytes, "arena_bytes": summary.arena_bytes}
             with RunStore.open(config.out, writable=False) as store:
                 row["found"] = store.get_meta("strategy")  # compound: the fitted constants
+            if strategy == "compound":
+                row["winner_origin"] = winner_origin(config.out)
             rows.append(row)
             with record.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
+    if amended:
+        record.write_text("".join(json.dumps(r) + "\n" for r in kept))
     args.root.mkdir(parents=True, exist_ok=True)
     (args.root / "summary.json").write_text(json.dumps(rows, indent=2))
     print("\n| strategy | metric | int8 test accuracy per seed | mean | mean compute, s |")
@@ -98,7 +153,32 @@ def main() -> int:
         accs = [r["int8_accuracy"] or 0.0 for r in sel]
         print(f"| {strategy} | {m} | {', '.join(f'{a:.2%}' for a in accs)} | "
               f"{statistics.mean(accs):.2%} | {statistics.mean(r['seconds'] for r in sel):.0f} |")
+    if args.compare == "scaling":
+        _print_constants([r for r in rows if r["strategy"] == "compound"])
     return 0
+
+
+def _print_constants(rows: list[dict[str, Any]]) -> None:
+    """Per compound run: the constants fitted per binding resource, and the winner's."""
+    print("\n| seed | bases scaled | (a, b, g) fitted, by binding resource (count) | "
+          "winner |")
+    print("|---|---|---|---|")
+    for r in rows:
+        fitted = (r.get("found") or {}).get("compound", [])
+        by: dict[str, list[str]] = {}
+        for c in fitted:
+            by.setdefault(c["resource"], []).append(
+                f"({c['depth']:g}, {c['width']:g}, {c['resolution']:g})")
+        cells = "; ".join(f"{res} ({len(v)}): {', '.join(v)}" for res, v in sorted(by.items()))
+        w = r.get("winner_origin") or {}
+        if w.get("phi") == 0.0:
+            winner = f"base {w['base_rank'] + 1} itself, unscaled"
+        elif "phi" in w:
+            winner = (f"base {w['base_rank'] + 1}, {w['resource']}, ({w['depth']:g}, "
+                      f"{w['width']:g}, {w['resolution']:g}) at phi = {w['phi']:g}")
+        else:
+            winner = "an explored sample" if w else "?"
+        print(f"| {r['seed']} | {len(fitted)} | {cells} | {winner} |")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from tinynas.search._base import BaseStrategy, SearchSpace
 from tinynas.search._bayes import BayesStrategy
 from tinynas.search._capacity import CAPACITY_SAMPLES, capacity, capacity_picks, capacity_pool
 from tinynas.search._compound import (
+    MAX_STEPS,
+    PHI_STEP,
     CompoundStrategy,
     Constants,
     binding_resource,
@@ -56,6 +58,8 @@ def get_strategy(name: str, space: SearchSpace, seed: int, device: Device | None
 
 __all__ = [
     "CAPACITY_SAMPLES",
+    "MAX_STEPS",
+    "PHI_STEP",
     "STRATEGIES",
     "BaseStrategy",
     "BayesStrategy",

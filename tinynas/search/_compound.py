@@ -114,7 +114,9 @@ class CompoundStrategy(BaseStrategy):
         self.constants: list[Constants] = []  # per base, as fitted (module docstring)
         self._queue: list[Architecture] = []
         self._phase: tuple[str, int] = ("", -1)
-        self._bases: tuple[int, list[Architecture]] | None = None  # cached per told count
+        # derived from the told results, cached: bases per explored count, grids per base
+        self._bases: tuple[int, list[Architecture]] | None = None
+        self._grids: dict[str, list[tuple[Architecture, tuple[float, ...]]]] = {}
 
     # -- what has been told ------------------------------------------------------------
 
@@ -158,10 +160,11 @@ class CompoundStrategy(BaseStrategy):
         (rebuilt from the told results)."""
         if self.given_base is not None:
             return [self.given_base]
-        if self._bases is None or self._bases[0] != len(self.order):
-            scored = [(s, i, a) for i, a in enumerate(self.order[:self.explore])
+        explored = min(len(self.order), self.explore)
+        if self._bases is None or self._bases[0] != explored:
+            scored = [(s, i, a) for i, a in enumerate(self.order[:explored])
                       if (s := self._score(a)) is not None and self._room(a)]
-            self._bases = (len(self.order),
+            self._bases = (explored,
                            [a for _, _, a in sorted(scored, key=lambda t: (-t[0], t[1]))])
         return self._bases[1]
 
@@ -222,6 +225,8 @@ class CompoundStrategy(BaseStrategy):
     def fit_grid(self, base: Architecture) -> list[tuple[Architecture, tuple[float, ...]]]:
         """The networks of the grid at phi = 1 the constraint admits (module docstring) with
         their (a, b, g), in grid order, without repeats."""
+        if base.content_hash in self._grids:
+            return self._grids[base.content_hash]
         resource = binding_resource(self.budget, base, self.device)
         base_use = self._use(base, resource)
         out: list[tuple[Architecture, tuple[float, ...]]] = []
@@ -238,6 +243,7 @@ class CompoundStrategy(BaseStrategy):
                 if not MIN_GROWTH <= growth <= 2.0:
                     continue
             out.append((arch, point))
+        self._grids[base.content_hash] = out
         return out
 
     def _use(self, arch: Architecture, resource: str | None) -> float:
