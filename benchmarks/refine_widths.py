@@ -79,6 +79,8 @@ def main() -> int:
     parser.add_argument("--record", type=Path,
                         help="JSON lines, one row a (seed, method) [default: "
                              "benchmarks/data/refine/RUN-NAME.jsonl]")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/refine_widths.json"),
+                        help="the whole comparison as one JSON document")
     parser.add_argument("--models", type=Path, default=Path("benchmarks/out/refine_widths"),
                         help="folder for the exported models, one subfolder a row")
     args = parser.parse_args()
@@ -140,6 +142,9 @@ def main() -> int:
                                                           for b in result.refined.blocks),
                 "architecture": result.refined.to_dict(),
                 "estimate": result.estimate.to_dict()})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"run": str(args.run), "architecture": arch.to_dict(),
+                                    "settings": same, "rows": rows}, indent=2))
     print(f"\nstart: {arch.to_json()}")
     print("\n| method | float test accuracy, mean | per seed | int8, mean | extra compute, s "
           "| tinynas check |")
