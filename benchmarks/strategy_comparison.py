@@ -39,6 +39,26 @@ def _limit(text: str) -> int | None:
     return None if text == "board" else int(text)
 
 
+def _finished_runs(root: Path, pattern: str, same: dict[str, Any]) -> list[Path]:
+    """The finished run folders under `root` matching `pattern` whose board and limits are
+    `same`'s, oldest first."""
+    found = []
+    for out in sorted(root.glob(pattern), key=lambda p: p.name.rsplit("-", 1)[-1]):
+        if not RunStore.holds_run(out):
+            continue
+        with RunStore.open(out, writable=False) as store:
+            config, status = store.config(), store.get_meta("status")
+        if status == "finished" and all(
+                config[k] == same[s] for k, s in (("device", "device"),
+                                                  ("max_flash_bytes", "max_flash"),
+                                                  ("max_ram_bytes", "max_ram"),
+                                                  ("max_latency_ms", "max_latency"),
+                                                  ("candidates", "candidates"),
+                                                  ("epochs", "epochs"))):
+            found.append(out)
+    return found
+
+
 def winner_origin(out: Path) -> dict[str, Any] | None:
     """Where a compound run's delivered network came from: an explored sample, a grid point
     at phi = 1 of some base, or a base scaled to phi > 1 (with that base's constants)."""
@@ -114,14 +134,16 @@ def main() -> int:
                     (strategy, fixed_metric or metric, seed) and r.get("settings") == same]
             if done:
                 rows.append(done[0])
-                runs = sorted(args.root.glob(f"{name}-*"), key=lambda p: p.name)
-                if strategy == "compound" and "winner_origin" not in done[0] and runs:
+                if strategy == "compound" and "winner_origin" not in done[0]:
                     # a row kept before the record held the winner's origin
-                    done[0]["winner_origin"] = winner_origin(runs[-1])
-                    amended = True
+                    runs = _finished_runs(args.root, f"*{name}-*", same)
+                    if runs:
+                        done[0]["winner_origin"] = winner_origin(runs[-1])
+                        amended = True
                 continue
             config = SearchConfig(
-                device=args.device, out=args.root / f"{name}-{int(time.time())}",
+                device=args.device,
+                out=args.root / f"{args.device}-{name}-{int(time.time())}",
                 strategy=strategy, metric=fixed_metric or metric, candidates=args.candidates,
                 max_flash_bytes=args.max_flash, max_ram_bytes=args.max_ram,
                 max_latency_ms=args.max_latency,
