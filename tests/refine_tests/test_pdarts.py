@@ -72,17 +72,44 @@ def test_at_most_the_cap_of_layers_take_their_narrowest_option() -> None:
     assert capped_widths(relax, cap=len(relax.choices)) == narrow
 
 
-def test_option_dropout_keeps_a_mask_that_is_a_mixture_of_options() -> None:
+def test_option_dropout_drops_only_the_options_narrower_than_the_layer() -> None:
     arch = _arch()
     relax = WidthRelaxation(arch, width_choices(arch))
     relax.option_dropout = 0.9
-    name = relax.choices[0].name
+    choice = relax.choices[0]
+    assert choice.original >= 2  # options below the layer's own width to drop
+    steps, p = relax._steps[choice.name], relax.probabilities(choice.name)
     torch.manual_seed(0)
-    masks = torch.stack([relax.mask(name) for _ in range(50)])
+    masks = torch.stack([relax.mask(choice.name) for _ in range(200)])
     assert bool((masks <= 1.0 + 1e-6).all()) and bool((masks[:, 0] > 0.99).all())
     assert len({tuple(m.round(decimals=4).tolist()) for m in masks}) > 1  # options dropped
+    # the own width and wider ones always stay: their share of the mask never falls below
+    # their probability, and with every narrower option dropped the mask is theirs alone
+    kept = p[choice.original:] / p[choice.original:].sum()
+    alone = kept @ steps[choice.original:]
+    assert any(torch.allclose(m, alone, atol=1e-5) for m in masks)
+    own = choice.options[choice.original]
+    assert bool((masks[:, own - 1] >= float(p[choice.original:].sum()) - 1e-5).all())
     relax.option_dropout = 0.0
-    assert torch.allclose(relax.mask(name), relax.probabilities(name) @ relax._steps[name])
+    assert torch.allclose(relax.mask(choice.name), p @ steps)
+
+
+def test_the_cap_counts_the_smallest_multiplier_s_width_whatever_a_layer_kept() -> None:
+    arch = _arch()
+    relax = WidthRelaxation(arch, width_choices(arch))
+    with torch.no_grad():
+        for a in relax.alpha.values():
+            a.zero_()
+            a[1] = 5.0  # every layer's second option wins
+            a[2] = 1.0
+    # as though the first options were dropped by an earlier stage: the second ones count as
+    # the narrowest, so past the cap the layers take their next most probable option
+    floors = {c.name: c.options[1] for c in relax.choices}
+    capped = capped_widths(relax, cap=1, narrowest=floors)
+    assert sum(capped[c.name] == c.options[1] for c in relax.choices) == 1
+    assert sum(capped[c.name] == c.options[2] for c in relax.choices) == len(relax.choices) - 1
+    # without the floors the first options are the narrowest, and none was chosen
+    assert capped_widths(relax, cap=1) == relax.discrete_widths()
 
 
 @pytest.mark.slow

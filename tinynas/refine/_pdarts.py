@@ -16,8 +16,9 @@ DARTS. After each stage every layer keeps the STAGE_OPTIONS width multipliers of
 probability (averaged over the layers that copy it). Operation-level dropout leaves each width
 option out of a layer's mask with the stage's rate (STAGE_DROPOUT) at each forward pass. The
 narrowest option is where a width search collapses when the penalty dominates, as DARTS does
-onto skip connections, so the cap is on it: at most NARROWEST_CAP layers take their narrowest
-option when the widths are made discrete (the others their next most probable), before the
+onto skip connections, so the cap is on it: at most NARROWEST_CAP layers take the width of the
+smallest multiplier (0.25x) when the widths are made discrete (the others their next most
+probable), counted whatever options a layer kept, as P-DARTS counts skip connections, before the
 exact-estimator gate narrows what it must. The delivered network is the last stage's depth with
 those widths; if not even its narrowest widths fit, the unrefined network is returned.
 """
@@ -113,23 +114,32 @@ def _width_of(arch: Architecture, name: str) -> int:
     return arch.blocks[i].layers[j].filters
 
 
-def capped_widths(relax: WidthRelaxation, cap: int = NARROWEST_CAP) -> dict[str, int]:
-    """The most probable widths, with at most `cap` layers at their narrowest option: past
-    the cap, the layers whose narrowest option leads by the least take their next most
-    probable option."""
+def capped_widths(relax: WidthRelaxation, cap: int = NARROWEST_CAP,
+                  narrowest: dict[str, int] | None = None) -> dict[str, int]:
+    """The most probable widths, with at most `cap` layers at their narrowest width: past the
+    cap, the layers whose narrowest option leads by the least take their next most probable
+    option. A layer's narrowest width is `narrowest[name]` where given (P-DARTS caps one kind
+    of operation whatever each edge kept, so the staged search passes the widths of the
+    smallest multiplier, which an earlier stage may have dropped), else its first option."""
     widths = relax.discrete_widths()
-    narrowest = [c for c in relax.choices if len(c.options) > 1
-                 and widths[c.name] == c.options[0]]
-    if len(narrowest) <= cap:
+
+    def floor(c: WidthChoice) -> int:
+        return c.options[0] if narrowest is None else narrowest.get(c.name, c.options[0])
+
+    at_floor = [c for c in relax.choices if len(c.options) > 1 and widths[c.name] == floor(c)]
+    if len(at_floor) <= cap:
         return widths
+
+    def others(c: WidthChoice) -> list[int]:
+        return [k for k, w in enumerate(c.options) if w != floor(c)]
 
     def margin(c: WidthChoice) -> float:
         p = relax.probabilities(c.name).detach().numpy()
-        return float(p[0] - np.max(p[1:]))
+        return float(p[c.options.index(floor(c))] - max(p[k] for k in others(c)))
 
-    for c in sorted(narrowest, key=margin)[:len(narrowest) - cap]:
+    for c in sorted(at_floor, key=margin)[:len(at_floor) - cap]:
         p = relax.probabilities(c.name).detach().numpy()
-        widths[c.name] = c.options[1 + int(np.argmax(p[1:]))]
+        widths[c.name] = c.options[max(others(c), key=lambda k: p[k])]
     return widths
 
 
@@ -159,8 +169,11 @@ def pdarts_search(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
             allowed = _kept_multipliers(relax, origins, allowed, deeper,
                                         STAGE_OPTIONS[k + 1])
     assert relax is not None
+    smallest = {c.name: min(MAX_UNITS if c.name.startswith("d") else MAX_FILTERS,
+                            max(1, round(MULTIPLIERS[0] * _width_of(deeper, c.name))))
+                for c in relax.choices}
     refined, widths, narrowed = fit_to_budget(deeper, relax, device, budget,
-                                              capped_widths(relax))
+                                              capped_widths(relax, narrowest=smallest))
     if budget.violations(estimate(refined, device)):  # not even the narrowest widths fit
         original = {c.name: c.options[c.original] for c in width_choices(arch)}
         return relax, seconds, arch, original, narrowed

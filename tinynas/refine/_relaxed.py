@@ -86,7 +86,8 @@ class WidthRelaxation:
             a[c.original] = init_bias  # start near the architecture as it was chosen
             self.alpha[c.name] = a.requires_grad_(True)
         # P-DARTS's operation-level dropout (tinynas.refine._pdarts): the chance that a width
-        # option is left out of a layer's mask at one forward pass; 0 in RARTS and DARTS
+        # option narrower than the layer's own is left out of its mask at one forward pass
+        # (P-DARTS drops the parameter-free skip connections only); 0 in RARTS and DARTS
         self.option_dropout = 0.0
         self._steps = {c.name: torch.tensor(
             [[1.0 if ch < w else 0.0 for ch in range(c.options[-1])] for w in c.options])
@@ -100,9 +101,8 @@ class WidthRelaxation:
 
         p = self.probabilities(name)
         if self.option_dropout > 0:
-            keep = (torch.rand(len(p)) >= self.option_dropout).float()
-            if not keep.any():  # one option always stays: the most probable
-                keep[int(p.argmax())] = 1.0
+            narrower = torch.arange(len(p)) < self._choice(name).original
+            keep = ((torch.rand(len(p)) >= self.option_dropout) | ~narrower).float()
             p = p * keep / (p * keep).sum()
         return p @ self._steps[name]
 
