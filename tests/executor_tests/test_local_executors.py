@@ -214,3 +214,30 @@ def test_a_worker_killed_between_runs_does_not_break_the_next_run() -> None:
     assert sorted(o.key for o in again) == sorted(j.key for j in _jobs(2))
     assert all(not o.failed for o in again)
     assert [o.val_accuracy for o in again] == [o.val_accuracy for o in first]
+
+
+@pytest.mark.parametrize("validated", [True, False])  # halving rungs; the final training
+def test_a_training_from_scratch_that_collapses_to_chance_is_trained_again(
+    validated: bool,
+) -> None:
+    from tinynas.data import load_dataset
+
+    ds = load_dataset("digits")
+    x, y = ds.x_train, ds.y_train
+    held = slice(1200, 1500) if validated else slice(0, 0)
+    data = SplitData(x[:1200], y[:1200], x[held], y[held], ds.num_classes)
+    arch = Architecture(x.shape[1:], ds.num_classes, (serial(conv(8, 3)),),
+                        Pooling("avg", 2), ())  # fmt: skip
+
+    def job(lr: float, weights: bytes | None = None) -> TrainJob:
+        return TrainJob((0, "final"), arch.to_json(), TrainConfig(epochs=15.0, lr=lr), 0,
+                        weights, threads=1)  # fmt: skip
+
+    healthy = run_train_job(job(0.05), data)
+    exploding = run_train_job(job(1e4), data)  # weights blow up: every image one class
+    assert not healthy.failed and not healthy.reseeded
+    assert not exploding.failed and exploding.reseeded
+    assert (exploding.val_accuracy is not None) == validated
+    # a training that continues given weights is the caller's to judge: never reseeded
+    continued = run_train_job(job(1e4, healthy.weights), data)
+    assert not continued.reseeded

@@ -19,12 +19,15 @@ from tinynas import __version__
 from tinynas.data import SplitData
 from tinynas.errors import TinyNASError
 from tinynas.space import Architecture
-from tinynas.train import SoftTargets, TrainConfig, train
+from tinynas.train import SoftTargets, TrainConfig, evaluate, train
 
 if TYPE_CHECKING:
     from tinynas.space.torch_builder import TorchNet
 
 COLLAPSE_RESEED = 7919  # a run that collapsed to chance is trained again with seed + this
+# without a validation split (the winner's final training), a collapse is judged on this many
+# of the training images: a network at chance on the images it trained on has collapsed
+COLLAPSE_PROBE = 2000
 
 
 class VersionMismatch(TinyNASError):
@@ -59,6 +62,7 @@ class TrainOutcome:
     worker: str  # "host:pid" of the process that trained
     error: str | None = None  # the job failed for good: its last line
     curve: tuple[float, ...] = ()  # validation accuracy after each epoch (TrainJob.curve)
+    reseeded: bool = False  # the first training collapsed to chance; these weights are the retry's
 
     @property
     def failed(self) -> bool:
@@ -130,10 +134,21 @@ def _train(job: TrainJob, data: SplitData) -> TrainOutcome:
     result = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, job.config,
                    job.seed, net=net, soft=job.soft, curve=job.curve)  # fmt: skip
     validated = len(data.x_val) > 0
-    if (validated and net is None and job.reseed_collapsed
-            and collapsed(result.val_accuracy, data.num_classes)):  # fmt: skip
+    reseed = net is None and job.reseed_collapsed and collapsed(
+        result.val_accuracy if validated else _probe_accuracy(result.net, data),
+        data.num_classes)
+    if reseed:
         result = train(arch, data.x_train, data.y_train, data.x_val, data.y_val, job.config,
                        job.seed + COLLAPSE_RESEED, soft=job.soft, curve=job.curve)  # fmt: skip
     return TrainOutcome(job.key, result.val_accuracy if validated else None,
                         result.train_seconds, result.device, net_bytes(result.net),
-                        worker_name(), curve=result.curve if validated else ())  # fmt: skip
+                        worker_name(), curve=result.curve if validated else (),
+                        reseeded=reseed)  # fmt: skip
+
+
+def _probe_accuracy(net: TorchNet, data: SplitData) -> float:
+    """Accuracy of `net` on the first COLLAPSE_PROBE of the images it trained on."""
+    import torch
+
+    return evaluate(net, torch.as_tensor(data.x_train[:COLLAPSE_PROBE]),
+                    torch.as_tensor(data.y_train[:COLLAPSE_PROBE]))
