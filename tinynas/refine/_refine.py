@@ -189,7 +189,7 @@ def fit_to_budget(arch: Architecture, relax: WidthRelaxation, device: Device,
             return arch, {c.name: c.options[c.original] for c in relax.choices}, narrowed
         def lower_probability(c: Any) -> float:
             k = c.options.index(widths[c.name]) - 1
-            return float(relax.probabilities(c.name)[k])
+            return float(relax.probabilities(c.name)[k].detach())
         choice = max(movable, key=lower_probability)
         widths[choice.name] = choice.options[choice.options.index(widths[choice.name]) - 1]
         narrowed += 1
