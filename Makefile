@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-long test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -16,7 +16,10 @@ demo: setup
 	@bash scripts/demo.sh
 
 test: setup
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -m "not long" --durations=15
+
+test-long: setup
+	$(PY) -m pytest -q -m long
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not train and not cli"

@@ -259,6 +259,7 @@ def test_profile_emulate_process(kws: bytes, tmp_path: Path, run_cli: Any, label
 
 
 @pytest.mark.slow  # about 10 s for each try that hangs
+@pytest.mark.long
 def test_profile_emulate_process_stops_an_inference_that_does_not_end(
         kws: bytes, tmp_path: Path, run_cli: Any) -> None:  # fmt: skip
     """byte@29976=139 sends TFLM's loops through garbage sizes in some tries (it hung the

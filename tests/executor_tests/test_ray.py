@@ -115,6 +115,7 @@ def test_a_search_on_ray_runs_the_same_search_as_in_this_process(tmp_path: Path)
             s.close()
 
 
+@pytest.mark.long
 def test_a_ray_worker_killed_in_a_rung_is_retried_and_nothing_is_recorded_twice(
     tmp_path: Path,
 ) -> None:
@@ -137,6 +138,7 @@ def test_a_ray_worker_killed_in_a_rung_is_retried_and_nothing_is_recorded_twice(
     assert json.loads(out)["hash"], (out, err)
 
 
+@pytest.mark.long
 def test_a_killed_ray_driver_resumes_without_losing_or_repeating_a_training(
     tmp_path: Path,
 ) -> None:
