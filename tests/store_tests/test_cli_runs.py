@@ -131,3 +131,26 @@ def test_missing_root_and_unknown_run_are_one_error_line(tmp_path: Path) -> None
     make_run(tmp_path / "runs")
     line = one_error_line(run_cli("runs", "show", "nope", cwd=tmp_path))
     assert "no run 'nope' in 'runs'" in line and "tinynas runs" in line
+
+
+def test_show_table_gives_a_compound_run_s_fitted_constants(tmp_path: Path) -> None:
+    fitted = [{"base": f"{n:016x}", "depth": 1.0 + n / 10, "width": 1.1, "resolution": 1.3,
+               "resource": ("flash", "ram", "latency")[n % 3]} for n in range(7)]
+    with RunStore.create(tmp_path / "demo", CONFIG) as store:
+        fill(store)
+        store.set_meta("strategy", {"compound": fitted})
+        store.finish()
+    result = run_cli("runs", "show", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "compound (a, b, g), 7 base(s)" in out
+    assert ("flash: (1, 1.1, 1.3); ram: (1.1, 1.1, 1.3); latency: (1.2, 1.1, 1.3); "
+            "flash: (1.3, 1.1, 1.3); ram: (1.4, 1.1, 1.3); 2 more (--json lists all)") in out
+    shown = json.loads(run_cli("runs", "show", str(tmp_path / "demo"), "--json").stdout)
+    assert shown["meta"]["strategy"]["compound"] == fitted
+
+
+def test_show_table_of_another_strategy_has_no_compound_row(tmp_path: Path) -> None:
+    make_run(tmp_path)
+    result = run_cli("runs", "show", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.returncode == 0 and "compound (a, b, g)" not in result.stdout

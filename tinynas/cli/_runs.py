@@ -32,6 +32,7 @@ _ROOT_OPTION = click.option(
 )
 # estimates shown first, in this order; others follow sorted by name
 _ESTIMATE_ORDER = ("params", "macs", "flash_bytes", "arena_bytes", "unas_peak_bytes", "latency_ms")
+COMPOUND_SHOWN = 5  # bases whose compound constants `runs show` prints
 
 
 def _console() -> Console:
@@ -129,6 +130,13 @@ def _config_table(run: RunDetails) -> Table:
     for key in ("created_at", "finished_at", "tinynas_version"):
         if key in run.meta:
             table.add_row(key, str(run.meta[key]))
+    fitted = (run.meta.get("strategy") or {}).get("compound") or []
+    if fitted:  # --strategy compound: the (a, b, g) fitted for each base, in scaling order
+        shown = [f"{c['resource']}: ({c['depth']:g}, {c['width']:g}, {c['resolution']:g})"
+                 for c in fitted[:COMPOUND_SHOWN]]
+        more = len(fitted) - len(shown)
+        table.add_row(f"compound (a, b, g), {len(fitted)} base(s)",
+                      "; ".join(shown) + (f"; {more} more (--json lists all)" if more else ""))
     return table
 
 
