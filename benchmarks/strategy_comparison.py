@@ -2,8 +2,10 @@
 
 Three searches per seed, each with the same exploration count, shortlist, training budget and
 board budget: `evolution` with the default metric, `random` with the same metric, and `random`
-with `params`. Reports the best test accuracy each found (float, measured on the test split,
-and int8, measured with the int8 model), and the compute each spent.
+with `params`; with `--compare scaling`, `compound`, `grid` and `random`, all with the default
+metric (each compound row also keeps the constants fitted per base and where its winner came
+from). Reports the best test accuracy each found (float, measured on the test split, and int8,
+measured with the int8 model), and the compute each spent.
 
     python benchmarks/strategy_comparison.py --seeds 0 1 2 [--candidates 1000] [--metric auto]
     python benchmarks/strategy_comparison.py --compare scaling --device nucleo-f446re \
