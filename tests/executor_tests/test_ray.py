@@ -90,6 +90,7 @@ def trainings(out: Path) -> list[tuple[int, str]]:
         return [(t.candidate_id, t.stage) for t in store.trainings()]
 
 
+@pytest.mark.long
 def test_a_search_on_ray_runs_the_same_search_as_in_this_process(tmp_path: Path) -> None:
     local = search(tmp_path / "local")
     on_ray = search(tmp_path / "ray", "--ray", "--workers", "2")
