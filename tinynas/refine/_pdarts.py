@@ -67,8 +67,17 @@ def deepen_with_origins(arch: Architecture, depth: float) -> tuple[Architecture,
     return deeper, origins
 
 
+def _cap(name: str) -> int:
+    """The most channels (a convolution) or units (a dense layer, "d<k>") a layer may have."""
+    return MAX_UNITS if name.startswith("d") else MAX_FILTERS
+
+
+def _scaled_width(multiplier: float, width: int, cap: int) -> int:
+    return min(cap, max(1, round(multiplier * width)))
+
+
 def _options(width: int, multipliers: tuple[float, ...], cap: int) -> tuple[int, ...]:
-    return tuple(sorted({min(cap, max(1, round(m * width))) for m in multipliers}))
+    return tuple(sorted({_scaled_width(m, width, cap) for m in multipliers}))
 
 
 def _stage_choices(arch: Architecture, origins: dict[str, str],
@@ -78,8 +87,7 @@ def _stage_choices(arch: Architecture, origins: dict[str, str],
     for c in width_choices(arch):
         width = c.options[c.original]
         multipliers = allowed.get(origins.get(c.name, c.name), MULTIPLIERS)
-        cap = MAX_UNITS if c.name.startswith("d") else MAX_FILTERS
-        options = _options(width, multipliers, cap)
+        options = _options(width, multipliers, _cap(c.name))
         nearest = min(range(len(options)), key=lambda k: abs(options[k] - width))
         choices.append(WidthChoice(c.name, options, nearest))
     return choices
@@ -95,13 +103,13 @@ def _kept_multipliers(relax: WidthRelaxation, origins: dict[str, str],
         origin = origins.get(c.name, c.name)
         width = _width_of(arch, c.name)
         multipliers = allowed.get(origin, MULTIPLIERS)
-        cap = MAX_UNITS if c.name.startswith("d") else MAX_FILTERS
+        cap = _cap(c.name)
         p = relax.probabilities(c.name).detach().numpy()
         per = credit.setdefault(origin, {m: [] for m in multipliers})
         for m in multipliers:
-            option = min(cap, max(1, round(m * width)))
+            option = _scaled_width(m, width, cap)
             k = c.options.index(option)
-            sharing = sum(min(cap, max(1, round(o * width))) == option for o in multipliers)
+            sharing = sum(_scaled_width(o, width, cap) == option for o in multipliers)
             per[m].append(float(p[k]) / sharing)
     return {origin: tuple(sorted(sorted(per, key=lambda m: (-np.mean(per[m]), m))[:keep]))
             for origin, per in credit.items()}
@@ -169,8 +177,7 @@ def pdarts_search(arch: Architecture, x: np.ndarray, y: np.ndarray, device: Devi
             allowed = _kept_multipliers(relax, origins, allowed, deeper,
                                         STAGE_OPTIONS[k + 1])
     assert relax is not None
-    smallest = {c.name: min(MAX_UNITS if c.name.startswith("d") else MAX_FILTERS,
-                            max(1, round(MULTIPLIERS[0] * _width_of(deeper, c.name))))
+    smallest = {c.name: _scaled_width(MULTIPLIERS[0], _width_of(deeper, c.name), _cap(c.name))
                 for c in relax.choices}
     refined, widths, narrowed = fit_to_budget(deeper, relax, device, budget,
                                               capped_widths(relax, narrowest=smallest))
